@@ -1,0 +1,1 @@
+"""Subcommands of the `salesloft-async` command line, one module each."""
