@@ -1,0 +1,18 @@
+"""Meetings, meeting settings, and calendar events."""
+
+from __future__ import annotations
+
+from ._generated import CalendarEventsBase, MeetingsBase
+
+__all__ = ["CalendarEvents", "Meetings"]
+
+
+class Meetings(MeetingsBase):
+    """Meetings booked through Salesloft.
+
+    Meeting settings live here too: `search_settings()` and `update_setting()`.
+    """
+
+
+class CalendarEvents(CalendarEventsBase):
+    """Calendar events; `upsert()` writes one from an external calendar."""
