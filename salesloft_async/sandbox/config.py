@@ -1,0 +1,134 @@
+"""How a sandbox is shaped: data sizes, the cost budget, timing knobs, and the OAuth test client.
+
+Everything is in one frozen value so that a test can say exactly which Salesloft it wants and a
+benchmark can print the configuration it measured.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .faults import FaultRule
+
+__all__ = [
+    "ADDITIVE_COST_TABLE",
+    "TOTAL_COST_TABLE",
+    "CostTable",
+    "ManualClock",
+    "OAuthClientInfo",
+    "SandboxConfig",
+    "page_cost",
+    "resolve_cost_table",
+]
+
+#: (first page of the band, cost of one page in it), ascending.  Salesloft's own page heads the
+#: table "Page # / Total Cost", so by default the number is the whole cost of the call.
+CostTable = tuple[tuple[int, int], ...]
+TOTAL_COST_TABLE: CostTable = ((1, 1), (101, 3), (151, 8), (251, 10), (501, 30))
+#: The API guide's reading: the same numbers added to the base cost of 1.
+ADDITIVE_COST_TABLE: CostTable = ((1, 1), (101, 4), (151, 9), (251, 11), (501, 31))
+
+
+def resolve_cost_table(table: Literal["total", "additive"] | CostTable) -> CostTable:
+    if table == "total":
+        return TOTAL_COST_TABLE
+    if table == "additive":
+        return ADDITIVE_COST_TABLE
+    if isinstance(table, str) or not table:
+        raise ValueError(f"cost_table must be 'total', 'additive' or bands; got {table!r}")
+    return tuple(sorted((int(first), int(cost)) for first, cost in table))
+
+
+def page_cost(table: CostTable, page: int) -> int:
+    cost = table[0][1]
+    for first, band_cost in table:
+        if page >= first:
+            cost = band_cost
+        else:
+            break
+    return cost
+
+
+class ManualClock:
+    """A clock tests move by hand (epoch seconds), so windows and token expiry need no sleeping."""
+
+    def __init__(self, start: float = 1_767_225_600.0) -> None:  # 2026-01-01T00:00:00Z
+        self.now = float(start)
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> float:
+        self.now += seconds
+        return self.now
+
+    def set(self, now: float) -> None:
+        self.now = float(now)
+
+
+@dataclass(frozen=True, slots=True)
+class OAuthClientInfo:
+    """The OAuth application the sandbox knows; the secret stays out of repr."""
+
+    client_id: str
+    client_secret: str = field(repr=False)
+    redirect_uri: str
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    """What the sandbox serves and how strictly.  Defaults are Salesloft's own numbers."""
+
+    seed: int = 1
+    people: int = 25_000
+    accounts: int = 5_000
+    users: int = 25
+    cadences: int = 60
+    #: counts for the other collections ("cadence_memberships", "calls", "emails", "tasks", "notes",
+    #: "steps", or any other resource name); missing ones are derived from `people`.
+    sizes: Mapping[str, int] = field(default_factory=dict)
+    #: records in the one large cluster of people sharing an `updated_at` (a bulk import)
+    big_cluster: int = 250
+    window: float = 60.0
+    budget: int = 600
+    cost_table: Literal["total", "additive"] | CostTable = "total"
+    #: cost spent by the team's other integrations in every window, spread evenly over it
+    background_spend: int = 0
+    token_ttl: float = 7200.0
+    webhook_retry_delay: float = 15.0
+    webhook_retries: int = 3
+    #: fixed latency added to every API answer (seconds)
+    latency: float = 0.0
+    faults: tuple[FaultRule, ...] = ()
+    api_key: str | None = None
+    client_id: str = "sandbox-client"
+    client_secret: str | None = field(default=None, repr=False)
+    redirect_uri: str = "http://127.0.0.1:8765/callback"
+    clock: Callable[[], float] = time.time
+
+    def size(self, name: str) -> int:
+        if name in self.sizes:
+            return int(self.sizes[name])
+        fixed = {"people": self.people, "accounts": self.accounts, "users": self.users}
+        if name in fixed:
+            return fixed[name]
+        if name == "cadences":
+            return self.cadences
+        derived = {
+            "cadence_memberships": self.people // 5,
+            "calls": self.people // 10,
+            "emails": self.people // 5,
+            "tasks": self.people // 10,
+            "notes": self.people // 10,
+            "steps": self.cadences * 4,
+            "call_data_records": self.people // 20,
+            "actions": self.people // 50,
+            "successes": self.people // 100,
+            "meetings": self.people // 100,
+        }
+        if name in derived:
+            return max(5, derived[name]) if self.people else 0
+        return 20

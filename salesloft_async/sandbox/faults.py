@@ -1,0 +1,108 @@
+"""Misbehaviour on demand, so that reliability code can be tested against real sockets.
+
+A rule matches request paths (fnmatch by default, a regular expression when `regex=True`) and says
+what goes wrong: extra latency (fixed plus jitter), a share of 5xx answers, dropped connections
+(the transport is closed without an answer) and truncated bodies (a Content-Length is promised,
+half is sent).  Draws come from one seeded generator, so a run is repeatable.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import random
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = ["FaultDecision", "FaultRule", "Faults"]
+
+Action = Literal["none", "error", "drop", "truncate"]
+
+
+@dataclass(eq=False)
+class FaultRule:
+    pattern: str
+    latency: float = 0.0
+    jitter: float = 0.0
+    error_rate: float = 0.0
+    error_status: int = 503
+    drop_rate: float = 0.0
+    truncate_rate: float = 0.0
+    methods: frozenset[str] | None = None
+    regex: bool = False
+    #: stop applying after this many matching requests (None: forever)
+    times: int | None = None
+    hits: int = field(default=0, init=False)
+    _compiled: re.Pattern[str] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        source = self.pattern if self.regex else fnmatch.translate(self.pattern)
+        self._compiled = re.compile(source)
+        if self.methods is not None:
+            self.methods = frozenset(m.upper() for m in self.methods)
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.times is not None and self.hits >= self.times:
+            return False
+        if self.methods is not None and method.upper() not in self.methods:
+            return False
+        if self.regex:
+            return self._compiled.search(path) is not None
+        return self._compiled.match(path) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class FaultDecision:
+    delay: float = 0.0
+    action: Action = "none"
+    status: int = 503
+
+
+NO_FAULT = FaultDecision()
+
+
+class Faults:
+    """The live rule set of one sandbox; tests add and clear rules while it runs."""
+
+    def __init__(self, seed: int = 0, rules: Iterable[FaultRule] = ()) -> None:
+        self._rng = random.Random(f"faults:{seed}")
+        self.rules: list[FaultRule] = list(rules)
+
+    def add(self, pattern: str | FaultRule, **options: object) -> FaultRule:
+        rule = pattern if isinstance(pattern, FaultRule) else FaultRule(pattern, **options)  # type: ignore[arg-type]
+        self.rules.append(rule)
+        return rule
+
+    def remove(self, rule: FaultRule) -> None:
+        self.rules.remove(rule)
+
+    def clear(self) -> None:
+        self.rules.clear()
+
+    def decide(self, method: str, path: str) -> FaultDecision:
+        """Draw what happens to one request; the first matching rule with an action wins."""
+        if not self.rules:
+            return NO_FAULT
+        delay = 0.0
+        action: Action = "none"
+        status = 503
+        for rule in self.rules:
+            if not rule.matches(method, path):
+                continue
+            rule.hits += 1
+            delay += rule.latency
+            if rule.jitter:
+                delay += self._rng.uniform(0.0, rule.jitter)
+            if action != "none":
+                continue
+            draw = self._rng.random()
+            if draw < rule.drop_rate:
+                action = "drop"
+            elif draw < rule.drop_rate + rule.truncate_rate:
+                action = "truncate"
+            elif draw < rule.drop_rate + rule.truncate_rate + rule.error_rate:
+                action, status = "error", rule.error_status
+        if delay == 0.0 and action == "none":
+            return NO_FAULT
+        return FaultDecision(delay=delay, action=action, status=status)
