@@ -1,0 +1,129 @@
+"""`Token`: one OAuth grant's current access token, refresh token and absolute expiry.
+
+Expiry is absolute (epoch seconds) so that a token read back from a store by another process, an
+hour later, still knows when it dies.  The repr never shows either token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+from authlib.oauth2.rfc6749 import OAuth2Token  # type: ignore[import-untyped]
+
+from ..errors import ResponseDecodeError
+
+__all__ = ["Token"]
+
+
+@attrs.frozen(repr=False)
+class Token:
+    access_token: str
+    refresh_token: str | None = None
+    #: epoch seconds at which the access token stops working; None when the server did not say
+    expires_at: float | None = None
+    #: epoch seconds at which the server issued it (its `created_at`, else when we received it)
+    created_at: float | None = None
+    scope: str | None = None
+    token_type: str = "Bearer"
+
+    @classmethod
+    def from_response(cls, data: Mapping[str, Any], *, received_at: float) -> Token:
+        """Build from a token endpoint's JSON body.
+
+        `created_at` (Salesloft sends it sometimes) wins over the receipt time, so that a slow
+        response does not stretch the expiry past the server's own.
+        """
+        try:
+            oauth = OAuth2Token.from_dict(dict(data))
+            access = oauth["access_token"]
+            if not isinstance(access, str) or not access:
+                raise ValueError("access_token")
+            created = float(oauth["created_at"]) if oauth.get("created_at") else received_at
+            expires_in = oauth.get("expires_in")
+            expires_at = created + float(expires_in) if expires_in is not None else None
+            refresh = oauth.get("refresh_token")
+            scope = oauth.get("scope")
+            return cls(
+                access_token=access,
+                refresh_token=str(refresh) if refresh else None,
+                expires_at=expires_at,
+                created_at=created,
+                scope=str(scope) if scope else None,
+                token_type=str(oauth.get("token_type") or "Bearer"),
+            )
+        except (KeyError, TypeError, ValueError):
+            keys = sorted(str(k) for k in data) if isinstance(data, Mapping) else []
+            raise ResponseDecodeError(
+                f"token endpoint answered without a usable token (fields: {keys})",
+                status=200,
+                body_excerpt="<redacted>",
+            ) from None
+
+    @property
+    def authorization(self) -> str:
+        """The Authorization header value."""
+        kind = "Bearer" if self.token_type.lower() == "bearer" else self.token_type
+        return f"{kind} {self.access_token}"
+
+    @property
+    def fingerprint(self) -> str:
+        """A stable, non-reversible id of this grant state, used as the store's compare-and-set key.
+
+        It hashes the refresh token (rotated on every refresh) or, for client credentials, the
+        access token; both sides of a compare-and-set can log it without leaking anything.
+        """
+        secret = self.refresh_token or self.access_token
+        return hashlib.sha256(secret.encode()).hexdigest()[:32]
+
+    def lifetime(self) -> float | None:
+        if self.expires_at is None or self.created_at is None:
+            return None
+        return self.expires_at - self.created_at
+
+    def is_fresh(self, now: float, leeway: float) -> bool:
+        """Usable for at least `leeway` more seconds (capped at half its lifetime, so that a
+        short-lived token is not considered stale the moment it arrives)."""
+        if self.expires_at is None:
+            return True
+        life = self.lifetime()
+        if life is not None and life > 0:
+            leeway = min(leeway, life / 2)
+        return now < self.expires_at - leeway
+
+    def to_oauth2_token(self) -> OAuth2Token:
+        """The same token as Authlib's dict, for code that already speaks Authlib."""
+        return OAuth2Token(self.to_dict())
+
+    def to_dict(self) -> dict[str, Any]:
+        return attrs.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Token:
+        fields = {f.name for f in attrs.fields(cls)}
+        try:
+            return cls(**{k: v for k, v in data.items() if k in fields})
+        except TypeError as exc:
+            raise ValueError("not a stored Token") from exc
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Token:
+        data = json.loads(text)
+        if not isinstance(data, dict) or not isinstance(data.get("access_token"), str):
+            raise ValueError("not a stored Token")
+        return cls.from_dict(data)
+
+    def __repr__(self) -> str:
+        return (
+            f"Token(access_token=<redacted>, refresh_token="
+            f"{'<redacted>' if self.refresh_token else None}, expires_at={self.expires_at!r},"
+            f" scope={self.scope!r}, fingerprint={self.fingerprint[:8]}...)"
+        )
+
+    __str__ = __repr__

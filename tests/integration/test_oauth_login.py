@@ -1,0 +1,90 @@
+"""`salesloft-async login` against the sandbox: a simulated browser follows the printed URL."""
+
+from __future__ import annotations
+
+import asyncio
+import stat
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from salesloft_async import cli
+from salesloft_async.auth import FileTokenStore, OAuthApp, StateMismatchError, TokenManager
+from salesloft_async.commands.login import login_flow
+
+from .test_oauth_sandbox import start_oauth_sandbox
+
+
+async def browse(url: str) -> None:
+    """What the user's browser does: follow the authorize redirect to the loopback callback."""
+    async with aiohttp.ClientSession() as s, s.get(url) as resp:
+        assert resp.status == 200, await resp.text()
+
+
+async def test_login_flow_writes_a_usable_token_file(tmp_path: Path) -> None:
+    async with start_oauth_sandbox() as sb:
+        info = sb.oauth_client
+        app = OAuthApp.for_sandbox(sb.url, info.client_id, info.client_secret, clock=sb.clock)
+        store = FileTokenStore(tmp_path / "token.json")
+        lines: list[str] = []
+        token = await login_flow(
+            app, store, port=0, open_url=browse, callback_timeout=20, out=lines.append
+        )
+        assert await store.load() == token
+        assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
+        assert "/oauth/authorize?" in lines[0] and "code_challenge=" in lines[0]
+        assert info.client_secret not in "\n".join(lines)
+        assert sb.counters["grant:authorization_code"] == 1
+        sb.clock.advance(sb.config.token_ttl)
+        assert (await TokenManager(app, store).token()) != token  # refreshes from the file
+        assert sb.counters["grant:refresh_token"] == 1
+
+
+async def test_login_rejects_a_forged_callback(tmp_path: Path) -> None:
+    async with start_oauth_sandbox() as sb:
+        info = sb.oauth_client
+        app = OAuthApp.for_sandbox(sb.url, info.client_id, info.client_secret)
+
+        async def attacker(url: str) -> None:
+            async with aiohttp.ClientSession() as s:
+                async with s.get(url, allow_redirects=False) as resp:
+                    location = resp.headers["Location"]
+                forged = location.split("&state=")[0] + "&state=forged"
+                async with s.get(forged) as resp:
+                    assert resp.status == 400
+
+        with pytest.raises(StateMismatchError):
+            await login_flow(app, FileTokenStore(tmp_path / "t.json"), port=0, open_url=attacker)
+        assert not (tmp_path / "t.json").exists()
+        assert sb.counters["grant:authorization_code"] == 0
+
+
+async def test_cli_login_with_env_credentials(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with start_oauth_sandbox() as sb:
+        loop = asyncio.get_running_loop()
+        monkeypatch.setenv("SALESLOFT_CLIENT_ID", sb.oauth_client.client_id)
+        monkeypatch.setenv("SALESLOFT_CLIENT_SECRET", sb.oauth_client.client_secret)
+        monkeypatch.setattr(
+            "webbrowser.open",
+            lambda url: asyncio.run_coroutine_threadsafe(browse(url), loop).result(20),
+        )
+        path = tmp_path / "cli-token.json"
+        argv = ["login", "--base-url", sb.url, "--token-file", str(path), "--port", "0"]
+        code = await asyncio.to_thread(cli.main, [*argv, "--open", "--timeout", "20"])
+        assert code == 0
+        assert await FileTokenStore(path).load() is not None
+        out = capsys.readouterr()
+        assert "Saved the token" in out.out
+        assert sb.oauth_client.client_secret not in out.out + out.err
+
+
+def test_cli_login_without_credentials_explains(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("SALESLOFT_CLIENT_ID", raising=False)
+    monkeypatch.delenv("SALESLOFT_CLIENT_SECRET", raising=False)
+    assert cli.main(["login", "--port", "0"]) == 1
+    assert "SALESLOFT_CLIENT_ID" in capsys.readouterr().err

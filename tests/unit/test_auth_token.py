@@ -1,0 +1,86 @@
+"""Token: absolute expiry, freshness with leeway, redaction, JSON round trip."""
+
+from __future__ import annotations
+
+import pytest
+
+from salesloft_async.auth import Token
+from salesloft_async.errors import ResponseDecodeError
+
+ACCESS = "acc-SECRET-1234567890"
+REFRESH = "ref-SECRET-0987654321"
+
+
+def test_expiry_from_created_at_when_sent() -> None:
+    tok = Token.from_response(
+        {"access_token": ACCESS, "refresh_token": REFRESH, "expires_in": 7200, "created_at": 1000},
+        received_at=1500.0,
+    )
+    assert tok.expires_at == 8200.0
+    assert tok.created_at == 1000.0
+
+
+def test_expiry_from_receipt_time_otherwise() -> None:
+    tok = Token.from_response(
+        {"access_token": ACCESS, "expires_in": 60, "scope": "read"}, received_at=1500.0
+    )
+    assert tok.expires_at == 1560.0
+    assert tok.refresh_token is None
+    assert tok.scope == "read"
+
+
+def test_no_expires_in_means_no_expiry() -> None:
+    tok = Token.from_response({"access_token": ACCESS}, received_at=5.0)
+    assert tok.expires_at is None
+    assert tok.is_fresh(10**12, leeway=60)
+
+
+def test_leeway_is_capped_at_half_the_lifetime() -> None:
+    tok = Token(ACCESS, REFRESH, expires_at=100.0, created_at=0.0)
+    assert tok.is_fresh(39.9, leeway=60)  # capped leeway 50 -> stale from 50
+    assert tok.is_fresh(49.9, leeway=60)
+    assert not tok.is_fresh(50.0, leeway=60)
+    long = Token(ACCESS, REFRESH, expires_at=7200.0, created_at=0.0)
+    assert long.is_fresh(7139.0, leeway=60)
+    assert not long.is_fresh(7140.0, leeway=60)
+
+
+def test_malformed_response_raises_without_echoing_the_body() -> None:
+    with pytest.raises(ResponseDecodeError) as info:
+        Token.from_response({"refresh_token": REFRESH, "expires_in": 1}, received_at=0)
+    assert REFRESH not in str(info.value)
+    assert REFRESH not in repr(info.value)
+
+
+def test_repr_and_str_are_redacted() -> None:
+    tok = Token(ACCESS, REFRESH, expires_at=1.0, created_at=0.0, scope="read")
+    for text in (repr(tok), str(tok), f"{tok}", repr([tok])):
+        assert ACCESS not in text and REFRESH not in text
+        assert "<redacted>" in text
+
+
+def test_json_round_trip() -> None:
+    tok = Token(ACCESS, REFRESH, expires_at=12.5, created_at=2.5, scope="a b", token_type="Bearer")
+    assert Token.from_json(tok.to_json()) == tok
+    assert Token.from_dict(tok.to_dict()) == tok
+
+
+def test_from_json_rejects_non_tokens() -> None:
+    with pytest.raises(ValueError):
+        Token.from_json('{"foo": 1}')
+    with pytest.raises(ValueError):
+        Token.from_json("[1]")
+
+
+def test_fingerprint_follows_the_refresh_token() -> None:
+    a = Token("a1", "r1")
+    assert a.fingerprint == Token("a2", "r1").fingerprint
+    assert a.fingerprint != Token("a1", "r2").fingerprint
+    assert Token("c1").fingerprint != Token("c2").fingerprint  # client credentials: by access
+    assert REFRESH not in Token(ACCESS, REFRESH).fingerprint
+
+
+def test_authorization_header_and_authlib_interop() -> None:
+    tok = Token(ACCESS, REFRESH, expires_at=99.0, created_at=1.0, token_type="bearer")
+    assert tok.authorization == f"Bearer {ACCESS}"
+    assert tok.to_oauth2_token()["refresh_token"] == REFRESH
