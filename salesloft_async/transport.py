@@ -220,6 +220,8 @@ class Transport:
         reservation = await self.budget.reserve(method, path, params, lane) if self.budget else None
         settled = False
         status = 0
+        # Only a POST can do harm twice; say so where the caller must decide.
+        unsure = " (it may have been processed; check before resending)" if method == "POST" else ""
         began = self.clock()
         try:
             async with self.session.request(
@@ -263,11 +265,7 @@ class Transport:
                 "sent",
                 RequestTimeoutError(
                     f"no complete response to {method} {path} within {self.timeout.total}s"
-                    + (
-                        " (it may have been processed; check before resending)"
-                        if method == "POST"
-                        else ""
-                    ),
+                    + unsure,
                     method=method,
                     path=path,
                 ),
@@ -276,12 +274,7 @@ class Transport:
             raise _Attempt(
                 "sent",
                 ConnectionFailedError(
-                    f"the connection failed during {method} {path}: {type(exc).__name__}"
-                    + (
-                        " (it may have been processed; check before resending)"
-                        if method == "POST"
-                        else ""
-                    ),
+                    f"the connection failed during {method} {path}: {type(exc).__name__}" + unsure,
                     method=method,
                     path=path,
                 ),

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..spec import Operation, Param
+from ..webhooks.events import EVENT_TYPES as DOCUMENTED_EVENT_TYPES
 from .query import QueryError
 from .resources import REF_TARGETS
 from .store import Collection, Record, Store
@@ -162,46 +163,8 @@ def person_derived(record: Record) -> None:
     record["full_email_address"] = f'"{name}" <{email}>' if email and name else email
 
 
-EVENT_TYPES = frozenset(
-    (
-        "account_created",
-        "account_updated",
-        "account_deleted",
-        "bulk_job_completed",
-        "cadence_created",
-        "cadence_updated",
-        "cadence_deleted",
-        "cadence_membership_created",
-        "cadence_membership_updated",
-        "call_created",
-        "call_updated",
-        "call_data_record_created",
-        "call_data_record_updated",
-        "conversation_created",
-        "conversation_recording_created",
-        "conversation_transcript_created",
-        "email_updated",
-        "link_swap",
-        "meeting_booked",
-        "meeting_updated",
-        "note_created",
-        "note_updated",
-        "note_deleted",
-        "person_created",
-        "person_updated",
-        "person_deleted",
-        "step_created",
-        "step_updated",
-        "step_deleted",
-        "success_created",
-        "task_created",
-        "task_updated",
-        "task_completed",
-        "task_deleted",
-        "user_created",
-        "user_updated",
-    )
-)
+#: the event types Salesloft documents; one list serves the client's parser and the sandbox
+EVENT_TYPES = frozenset(DOCUMENTED_EVENT_TYPES)
 
 
 def check_subscription(record: Record) -> None:
