@@ -111,7 +111,7 @@ async def serve(args: argparse.Namespace, *, ready: asyncio.Event | None = None)
         print(f"  OAuth secret:      {client.client_secret}")
         print(f"  OAuth redirect:    {client.redirect_uri}")
         print(
-            f"  data: {sandbox.config.people} people, {sandbox.config.accounts} accounts; "
+            f"  data: {sandbox.config.people} people, {sandbox.config.size('accounts')} accounts; "
             f"budget {sandbox.config.budget} per {sandbox.config.window:g} s. Ctrl-C stops."
         )
         sys.stdout.flush()

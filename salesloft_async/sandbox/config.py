@@ -84,7 +84,8 @@ class SandboxConfig:
 
     seed: int = 1
     people: int = 25_000
-    accounts: int = 5_000
+    #: None: one account per five people (5,000 for 25,000), so a small sandbox starts fast
+    accounts: int | None = None
     users: int = 25
     cadences: int = 60
     #: counts for the other collections ("cadence_memberships", "calls", "emails", "tasks", "notes",
@@ -112,7 +113,8 @@ class SandboxConfig:
     def size(self, name: str) -> int:
         if name in self.sizes:
             return int(self.sizes[name])
-        fixed = {"people": self.people, "accounts": self.accounts, "users": self.users}
+        accounts = self.accounts if self.accounts is not None else max(5, self.people // 5)
+        fixed = {"people": self.people, "accounts": accounts, "users": self.users}
         if name in fixed:
             return fixed[name]
         if name == "cadences":
