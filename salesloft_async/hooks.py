@@ -49,5 +49,9 @@ class BudgetHook(Protocol):
         ...
 
     def release(self, reservation: Reservation) -> None:
-        """No response will come (cancelled, connection failed): give the reservation back."""
+        """No response will come (cancelled, connection failed): stop waiting for its answer.
+
+        The request may still have been counted by the server, so a budget keeps its charge
+        (conservative: at worst one request's cost is held until the window ends).
+        """
         ...

@@ -1,0 +1,88 @@
+"""CostBudget through the real transport against the sandbox, over loopback sockets.
+
+A short window (60 cost per 2 s) and 50 concurrent coroutines.  Both scenarios run side by side
+in one event loop (two sandboxes, two budgets) to keep the wall time to a few seconds; nothing
+here asserts speed, only what the server saw.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from typing import Any
+
+from salesloft_async.budget import CostBudget, Settlement
+from salesloft_async.client import SalesloftClient
+from salesloft_async.sandbox import Sandbox
+
+LIMIT, WINDOW, WORKERS = 60, 2.0, 50
+RUN_FOR = 2.5 * WINDOW
+
+
+async def drive(background: int) -> tuple[Sandbox, CostBudget, Counter[int]]:
+    limited_by_window: Counter[int] = Counter()
+    async with Sandbox(
+        people=60, accounts=10, window=WINDOW, budget=LIMIT, background_spend=background
+    ) as sb:
+
+        def on_settle(event: Settlement) -> None:
+            if event.status == 429:
+                limited_by_window[sb.budget.window_index()] += 1
+
+        budget = CostBudget(LIMIT, WINDOW, on_settle=on_settle)
+        async with SalesloftClient(api_key=sb.api_key, base_url=sb.url, budget=budget) as sl:
+            deadline = time.monotonic() + RUN_FOR
+
+            async def worker() -> int:
+                done = 0
+                while time.monotonic() < deadline:
+                    response = await sl.request("GET", "/v2/people", params={"per_page": 1})
+                    assert response.status == 200
+                    done += 1
+                return done
+
+            completed = await asyncio.gather(*(worker() for _ in range(WORKERS)))
+        assert sum(completed) == budget.stats.requests - budget.stats.rate_limited
+        return sb, budget, limited_by_window
+
+
+async def test_fifty_coroutines_share_the_budget_alone_and_with_other_spenders() -> None:
+    (alone, alone_budget, _), (shared, shared_budget, shared_429s) = await asyncio.gather(
+        drive(background=0), drive(background=20)
+    )
+    # Alone: not a single 429, and the server never saw more than the budget in a window.
+    assert alone.counters["status:429"] == 0
+    assert alone_budget.stats.rate_limited == 0
+    assert alone_budget.stats.spent == sum(alone.spend_by_window.values())
+    assert max(alone.spend_by_window.values()) <= LIMIT
+    assert alone_budget.stats.in_flight == 0 and alone_budget.stats.queued == 0
+    # With other integrations spending 20 per window unseen: at most one 429 per window.
+    assert all(count <= 1 for count in shared_429s.values()), shared_429s
+    assert shared.counters["status:429"] == shared_budget.stats.rate_limited
+    assert shared_budget.stats.background > 0 or shared_budget.stats.windows >= 1
+
+
+async def test_a_429_pauses_everyone_until_the_reset_then_all_succeed() -> None:
+    async with Sandbox(people=5, accounts=2, window=1.0, budget=5) as sb:
+        limited = asyncio.Event()
+        budget = CostBudget(5, 1.0, on_settle=lambda e: limited.set() if e.status == 429 else None)
+        async with SalesloftClient(api_key=sb.api_key, base_url=sb.url, budget=budget) as sl:
+
+            def call() -> asyncio.Task[Any]:
+                return asyncio.create_task(sl.request("GET", "/v2/people", params={"per_page": 1}))
+
+            now = sb.clock()  # start early in a window, so that it does not end under us
+            await asyncio.sleep((sb.budget.window_index(now) + 1.05) * sb.config.window - now)
+            first = await call()
+            left = int(first.headers["x-ratelimit-remaining-minute"])
+            sb.budget.try_spend(left)  # another integration takes the rest of the window
+            refused = call()
+            seen = asyncio.create_task(limited.wait())
+            await asyncio.wait({refused, seen}, return_when=asyncio.FIRST_COMPLETED)
+            seen.cancel()
+            later = [call() for _ in range(3)]  # the budget is paused: these wait
+            responses = await asyncio.gather(refused, *later)
+        assert [r.status for r in responses] == [200] * 4
+        assert budget.stats.rate_limited == sb.counters["status:429"] == 1
+        assert budget.stats.in_flight == 0 and budget.stats.queued == 0
