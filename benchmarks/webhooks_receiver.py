@@ -14,15 +14,25 @@ import time
 import aiohttp
 from aiohttp import web
 
-from salesloft_async.webhooks import WebhookReceiver, compute_signature, verify_signature, webhook_app
+from salesloft_async.webhooks import (
+    WebhookReceiver,
+    compute_signature,
+    verify_signature,
+    webhook_app,
+)
 
 TOKEN = "bench-token"
 
 
 def person(i: int, pad: int = 0) -> bytes:
     return json.dumps(
-        {"id": i, "first_name": "Ada", "email_address": f"p{i}@example.com",
-         "updated_at": "2026-11-23T10:00:00.000000Z", "notes": "x" * pad},
+        {
+            "id": i,
+            "first_name": "Ada",
+            "email_address": f"p{i}@example.com",
+            "updated_at": "2026-11-23T10:00:00.000000Z",
+            "notes": "x" * pad,
+        },
         separators=(",", ":"),
     ).encode()
 
@@ -60,10 +70,13 @@ async def bench_http(total: int = 3000, concurrency: int = 16) -> tuple[float, f
     queue = iter(bodies)
 
     async with aiohttp.ClientSession() as session:
+
         async def worker() -> None:
             for body in queue:
-                headers = {"x-salesloft-event": "person_updated",
-                           "x-salesloft-signature": compute_signature(body, TOKEN)}
+                headers = {
+                    "x-salesloft-event": "person_updated",
+                    "x-salesloft-signature": compute_signature(body, TOKEN),
+                }
                 t = time.perf_counter()
                 async with session.post(url, data=body, headers=headers) as resp:
                     assert resp.status == 204, resp.status
@@ -74,7 +87,11 @@ async def bench_http(total: int = 3000, concurrency: int = 16) -> tuple[float, f
         elapsed = time.perf_counter() - start
     await runner.cleanup()
     latencies.sort()
-    return total / elapsed, statistics.median(latencies) * 1e3, latencies[int(len(latencies) * 0.99)] * 1e3
+    return (
+        total / elapsed,
+        statistics.median(latencies) * 1e3,
+        latencies[int(len(latencies) * 0.99)] * 1e3,
+    )
 
 
 def main() -> None:
@@ -84,7 +101,9 @@ def main() -> None:
         print(f"| {name} | {size} | {us:.1f} |")
     rate, p50, p99 = asyncio.run(bench_http())
     print()
-    print("| loopback deliveries (aiohttp client -> webhook_app, 16 in flight, 3000 total) | value |")
+    print(
+        "| loopback deliveries (aiohttp client -> webhook_app, 16 in flight, 3000 total) | value |"
+    )
     print("|---|---:|")
     print(f"| deliveries per second (verify + parse + dispatch + 204) | {rate:.0f} |")
     print(f"| latency p50 (ms) | {p50:.2f} |")

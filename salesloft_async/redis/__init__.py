@@ -1,0 +1,31 @@
+"""Shared state for many processes and hosts: a team's cost budget and OAuth tokens in Redis.
+
+Needs the ``redis`` extra (``pip install 'salesloft-async[redis]'``).  Keys are named per team, with
+the team in a Redis Cluster hash tag so that one script's keys always share a slot:
+
+    salesloft:{<team>}:budget          the budget (plus :q, :qi, :costs, :seq beside it)
+    salesloft:{<team>}:token:<user>    one user's OAuth token (plus :lock beside it)
+"""
+
+from __future__ import annotations
+
+from .budget import RedisBudget, RedisReservation
+from .tokens import RedisTokenStore
+
+__all__ = [
+    "RedisBudget",
+    "RedisReservation",
+    "RedisTokenStore",
+    "budget_key",
+    "token_key",
+]
+
+
+def budget_key(team: str | int, *, prefix: str = "salesloft") -> str:
+    """The budget key every worker of `team` shares: ``salesloft:{team}:budget``."""
+    return f"{prefix}:{{{team}}}:budget"
+
+
+def token_key(team: str | int, user: str | int, *, prefix: str = "salesloft") -> str:
+    """Where `user`'s OAuth token lives: ``salesloft:{team}:token:{user}``."""
+    return f"{prefix}:{{{team}}}:token:{user}"

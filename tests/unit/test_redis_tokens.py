@@ -1,0 +1,124 @@
+"""RedisTokenStore's storage and lock, the key scheme, and the missing-extra error.
+
+Uses the real Redis at 127.0.0.1:6379 where a test needs one (skipped without it unless CI is
+set); the cross-process behaviour is in tests/integration/test_redis_tokens.py.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sys
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+import redis.asyncio as aioredis
+
+from salesloft_async.auth import Token, TokenStore
+from salesloft_async.auth.errors import TokenStoreError
+from salesloft_async.errors import ConfigurationError
+from salesloft_async.redis import RedisBudget, RedisTokenStore, budget_key, token_key
+from salesloft_async.redis._compat import connect
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+TOKEN = Token(access_token="at-secret", refresh_token="rt-secret", expires_at=2e9, created_at=1e9)
+
+
+@pytest.fixture
+async def redis() -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.from_url(REDIS_URL, decode_responses=True)
+    try:
+        await client.ping()
+    except (aioredis.ConnectionError, OSError):
+        await client.aclose()
+        if os.environ.get("CI"):
+            raise
+        pytest.skip("no Redis at 127.0.0.1:6379 (set CI=1 to make this a failure)")
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def key(redis: aioredis.Redis) -> AsyncIterator[str]:
+    name = token_key(f"unit-{uuid.uuid4().hex[:12]}", 7)
+    yield name
+    await redis.delete(name, f"{name}:lock")
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_keys_are_named_per_team_with_a_cluster_hash_tag() -> None:
+    assert budget_key("acme") == "salesloft:{acme}:budget"
+    assert token_key("acme", 42) == "salesloft:{acme}:token:42"
+    assert budget_key(7, prefix="app1") == "app1:{7}:budget"
+
+
+def test_missing_redis_extra_names_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "redis.asyncio", None)
+    with pytest.raises(ConfigurationError, match=r"pip install 'salesloft-async\[redis\]'"):
+        connect(REDIS_URL)
+
+
+def test_a_non_client_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match=r"redis\.asyncio\.Redis client"):
+        RedisTokenStore(object(), "k")  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError):
+        RedisTokenStore(REDIS_URL, "")
+    with pytest.raises(ConfigurationError):
+        RedisBudget(REDIS_URL, "k", reserve_share=1.0)
+
+
+async def test_store_round_trip_and_protocol(redis: aioredis.Redis, key: str) -> None:
+    store = RedisTokenStore(redis, key)
+    assert isinstance(store, TokenStore)
+    assert await store.load() is None
+    assert await store.save(TOKEN, expected=None)
+    assert await store.load() == TOKEN
+    assert await redis.hget(key, "fp") == TOKEN.fingerprint
+    assert "secret" not in repr(store)
+
+
+async def test_a_url_opens_its_own_client(redis: aioredis.Redis, key: str) -> None:
+    store = RedisTokenStore(REDIS_URL, key)
+    assert await store.save(TOKEN, expected=None)
+    assert await RedisTokenStore(redis, key).load() == TOKEN
+    await store.redis.aclose()
+
+
+async def test_a_foreign_value_is_reported_not_decoded(redis: aioredis.Redis, key: str) -> None:
+    await redis.hset(key, mapping={"fp": "x", "token": "not json"})
+    with pytest.raises(TokenStoreError, match="does not hold a saved token"):
+        await RedisTokenStore(redis, key).load()
+
+
+async def test_unreachable_redis_is_a_token_store_error_without_secrets() -> None:
+    store = RedisTokenStore(f"redis://127.0.0.1:{closed_port()}/0", "k")
+    with pytest.raises(TokenStoreError, match="Redis unreachable") as caught:
+        await store.save(TOKEN, expected=None)
+    assert "secret" not in str(caught.value)
+    with pytest.raises(TokenStoreError):
+        await store.load()
+    with pytest.raises(TokenStoreError):
+        async with store.lock():
+            pass  # pragma: no cover
+    await store.redis.aclose()
+
+
+async def test_a_lock_lost_to_its_ttl_is_logged_not_raised(
+    redis: aioredis.Redis, key: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = RedisTokenStore(redis, key, lock_ttl=30)
+    with caplog.at_level(logging.WARNING, logger="salesloft_async.redis"):
+        async with store.lock():
+            assert await redis.pttl(f"{key}:lock") > 29_000  # the TTL is on the lock key
+            # What expiry does to a holder slower than the TTL: the lock is gone, then taken.
+            await redis.delete(f"{key}:lock")
+            await redis.set(f"{key}:lock", "someone-else")
+    assert await redis.get(f"{key}:lock") == "someone-else"  # not deleted by the old owner
+    assert any("expired while held" in r.getMessage() for r in caplog.records)
