@@ -154,10 +154,10 @@ def test_resources_render_typed_signatures(gen: ModuleType) -> None:
     assert "`sl.calls.delete(id)`" in docs
 
 
-def test_committed_docs_table_lists_every_operation() -> None:
+def test_committed_readme_table_lists_every_operation() -> None:
     rows = [
         line
-        for line in (ROOT / "docs/operations.md").read_text().splitlines()
+        for line in (ROOT / "README.md").read_text().splitlines()
         if line.startswith("| ") and "`/v2/" in line
     ]
     listed = {(r.split("|")[1].strip(), r.split("|")[2].strip().strip("`")) for r in rows}
