@@ -75,7 +75,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import email.utils
 import logging
 import math
 import time
@@ -88,7 +87,9 @@ from aiolimiter import AsyncLimiter
 
 from .costs import CostKey, Reading, cost_key, estimate_cost
 from .errors import ConfigurationError
+from .headers import date_header, header, int_header
 from .hooks import Lane
+from .retry import parse_retry_after
 
 __all__ = ["BudgetStats", "CostBudget", "CostReservation", "Settlement"]
 
@@ -413,8 +414,8 @@ class CostBudget:
         if res is self._probe:
             self._probe = None
 
-        server_remaining = _int_header(headers, "x-ratelimit-remaining-minute")
-        reported_cost = _int_header(headers, "x-ratelimit-endpoint-cost")
+        server_remaining = int_header(headers, "x-ratelimit-remaining-minute")
+        reported_cost = int_header(headers, "x-ratelimit-endpoint-cost")
         limited = status == 429
         if limited:
             actual = 0  # a refused request spends nothing
@@ -428,7 +429,7 @@ class CostBudget:
         # (A 429 without the header proves the window spent, but not how much is left.)
         seen = server_remaining
 
-        date = _date_header(headers)
+        date = date_header(headers)
         if date is not None:
             self._note_date(date, res, wall)
 
@@ -468,7 +469,7 @@ class CostBudget:
         if limited:
             self._rate_limited += 1
             if not stale:  # a refusal in a window already left says nothing about this one
-                self._pause(now, _retry_after(headers, wall))
+                self._pause(now, parse_retry_after(header(headers, "retry-after"), wall))
         elif res.probe:
             # The probe was answered without a 429: the server takes requests again.  (Answers
             # to requests sent before the pause prove nothing.)
@@ -875,47 +876,3 @@ class CostBudget:
             self._on_settle(event)
         except Exception:  # metrics must never break a request
             log.exception("on_settle callback failed")
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    value = headers.get(name)
-    if value is None:
-        for key, candidate in headers.items():
-            if key.lower() == name:
-                return candidate
-    return value
-
-
-def _int_header(headers: Mapping[str, str], name: str) -> int | None:
-    raw = _header(headers, name)
-    if raw is None:
-        return None
-    try:
-        return int(raw.strip())
-    except ValueError:
-        return None
-
-
-def _date_header(headers: Mapping[str, str]) -> float | None:
-    raw = _header(headers, "date")
-    if not raw:
-        return None
-    try:
-        return email.utils.parsedate_to_datetime(raw).timestamp()
-    except (TypeError, ValueError, IndexError):
-        return None
-
-
-def _retry_after(headers: Mapping[str, str], wall: float) -> float | None:
-    raw = _header(headers, "retry-after")
-    if not raw:
-        return None
-    raw = raw.strip()
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, email.utils.parsedate_to_datetime(raw).timestamp() - wall)
-    except (TypeError, ValueError, IndexError):
-        return None

@@ -30,6 +30,7 @@ from .errors import (
     SalesloftError,
     error_for_status,
 )
+from .headers import COST, REMAINING, int_header
 from .hooks import AuthHook, BudgetHook, Lane
 from .query import encode_params
 from .retry import Failure, RetryPolicy, parse_retry_after
@@ -56,19 +57,12 @@ class Response:
     @property
     def cost(self) -> int | None:
         """What Salesloft charged for this call (``x-ratelimit-endpoint-cost``), if it said."""
-        return _int_header(self.headers, "x-ratelimit-endpoint-cost")
+        return int_header(self.headers, COST)
 
     @property
     def remaining(self) -> int | None:
         """What is left of the team's budget this minute (``x-ratelimit-remaining-minute``)."""
-        return _int_header(self.headers, "x-ratelimit-remaining-minute")
-
-
-def _int_header(headers: Mapping[str, str], name: str) -> int | None:
-    try:
-        return int(headers[name])
-    except (KeyError, ValueError, TypeError):
-        return None
+        return int_header(self.headers, REMAINING)
 
 
 def check_base_url(base_url: str) -> str:
@@ -288,8 +282,8 @@ class Transport:
             method,
             path,
             status,
-            headers.get("x-ratelimit-endpoint-cost"),
-            headers.get("x-ratelimit-remaining-minute"),
+            headers.get(COST),
+            headers.get(REMAINING),
             elapsed_ms,
         )
         response = Response(status, headers, self._decode(raw, status, method, path))

@@ -44,6 +44,7 @@ import attrs
 from ..budget import BudgetStats, CostBudget, Settlement
 from ..costs import Reading, cost_key, estimate_cost
 from ..errors import ConfigurationError
+from ..headers import header, int_header
 from ..hooks import BudgetHook, Lane, Reservation
 from ..retry import parse_retry_after
 from ._compat import connect, redis_errors, text
@@ -276,11 +277,11 @@ class RedisBudget:
         if res.local is not None:
             self._local().settle(res.local, status, headers)
             return
-        actual = _int_header(headers, "x-ratelimit-endpoint-cost")
-        remaining = _int_header(headers, "x-ratelimit-remaining-minute")
+        actual = int_header(headers, "x-ratelimit-endpoint-cost")
+        remaining = int_header(headers, "x-ratelimit-remaining-minute")
         cost = 0 if status == 429 else (actual if actual is not None else res.cost)
         self._n.spent += cost
-        retry_after = parse_retry_after(_header(headers, "retry-after"), self.wall_clock())
+        retry_after = parse_retry_after(header(headers, "retry-after"), self.wall_clock())
         args = [
             *self._base_args(),
             res.id,
@@ -537,22 +538,3 @@ class RedisBudget:
                 reading=self.reading,
             )
         return self._fallback
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    value = headers.get(name)
-    if value is None:
-        for key, candidate in headers.items():
-            if key.lower() == name:
-                return candidate
-    return value
-
-
-def _int_header(headers: Mapping[str, str], name: str) -> int | None:
-    raw = _header(headers, name)
-    if raw is None:
-        return None
-    try:
-        return int(raw.strip())
-    except ValueError:
-        return None
