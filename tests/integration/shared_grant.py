@@ -25,10 +25,10 @@ from salesloft_async import SalesloftClient
 from salesloft_async.auth import FileTokenStore, OAuthApp, Token, TokenManager
 from salesloft_async.auth.stores import TokenStore
 from salesloft_async.sandbox import ManualClock, Sandbox
+from tests.redis_support import REDIS_URL
 
 TTL = 100.0
 WORKERS, ROUNDS = 4, 20
-REDIS_URL = "redis://127.0.0.1:6379/0"
 #: the Redis lock outlives a dead holder by this much real time: short, so a trial can wait it out
 LOCK_TTL = 1.5
 REPO = Path(__file__).resolve().parents[2]

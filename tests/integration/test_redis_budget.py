@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import os
 import sys
 import time
 import uuid
@@ -21,14 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis.asyncio as aioredis
 
 from salesloft_async import SalesloftClient
 from salesloft_async.errors import RateLimitedError
 from salesloft_async.redis import RedisBudget, budget_key
 from salesloft_async.sandbox import Sandbox
+from tests.redis_support import REDIS_URL, redis_or_skip
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 LIMIT, WINDOW = 60, 2.0
 PROCESSES, COROUTINES, WINDOWS = 4, 50, 4
 REPO = Path(__file__).resolve().parents[2]
@@ -79,18 +77,6 @@ async def child(url: str, api_key: str, redis_url: str, key: str) -> None:
 
 
 # --- parent side -------------------------------------------------------------------------------
-
-
-async def redis_or_skip(url: str = REDIS_URL) -> aioredis.Redis:
-    client = aioredis.from_url(url, decode_responses=True)
-    try:
-        await client.ping()
-    except (aioredis.ConnectionError, OSError):
-        await client.aclose()
-        if os.environ.get("CI"):
-            raise
-        pytest.skip("no Redis at 127.0.0.1:6379 (set CI=1 to make this a failure)")
-    return client
 
 
 @pytest.fixture

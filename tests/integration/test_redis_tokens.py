@@ -6,33 +6,20 @@ TTL is real time, short here.  Needs Redis at 127.0.0.1:6379 (skipped without it
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import redis.asyncio as aioredis
 
 from salesloft_async.auth import Token
 from salesloft_async.auth.errors import TokenStoreError
 from salesloft_async.redis import token_key
+from tests.redis_support import redis_or_skip
 
 from . import shared_grant as trials
 
 pytestmark = pytest.mark.slow
-
-
-async def redis_or_skip() -> aioredis.Redis:
-    client = aioredis.from_url(trials.REDIS_URL, decode_responses=True)
-    try:
-        await client.ping()
-    except (aioredis.ConnectionError, OSError):
-        await client.aclose()
-        if os.environ.get("CI"):
-            raise
-        pytest.skip("no Redis at 127.0.0.1:6379 (set CI=1 to make this a failure)")
-    return client
 
 
 @pytest.fixture

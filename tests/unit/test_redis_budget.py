@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -18,8 +17,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from salesloft_async.redis import RedisBudget, RedisReservation, budget_key
+from tests.redis_support import REDIS_URL, redis_or_skip
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 T0 = 1_767_225_600.0  # a window boundary for every window length used here
 
 
@@ -37,14 +36,7 @@ class ManualTime:
 
 @pytest.fixture
 async def redis() -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.from_url(REDIS_URL, decode_responses=True)
-    try:
-        await client.ping()
-    except (aioredis.ConnectionError, OSError):
-        await client.aclose()
-        if os.environ.get("CI"):
-            raise
-        pytest.skip("no Redis at 127.0.0.1:6379 (set CI=1 to make this a failure)")
+    client = await redis_or_skip()
     prefix = f"test-{uuid.uuid4().hex[:12]}"
     yield client
     keys = [k async for k in client.scan_iter(f"*{prefix}*")]

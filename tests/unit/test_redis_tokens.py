@@ -7,7 +7,6 @@ set); the cross-process behaviour is in tests/integration/test_redis_tokens.py.
 from __future__ import annotations
 
 import logging
-import os
 import socket
 import sys
 import uuid
@@ -21,21 +20,14 @@ from salesloft_async.auth.errors import TokenStoreError
 from salesloft_async.errors import ConfigurationError
 from salesloft_async.redis import RedisBudget, RedisTokenStore, budget_key, token_key
 from salesloft_async.redis._compat import connect
+from tests.redis_support import REDIS_URL, redis_or_skip
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 TOKEN = Token(access_token="at-secret", refresh_token="rt-secret", expires_at=2e9, created_at=1e9)
 
 
 @pytest.fixture
 async def redis() -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.from_url(REDIS_URL, decode_responses=True)
-    try:
-        await client.ping()
-    except (aioredis.ConnectionError, OSError):
-        await client.aclose()
-        if os.environ.get("CI"):
-            raise
-        pytest.skip("no Redis at 127.0.0.1:6379 (set CI=1 to make this a failure)")
+    client = await redis_or_skip()
     yield client
     await client.aclose()
 
