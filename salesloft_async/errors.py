@@ -26,6 +26,7 @@ __all__ = [
     "ServerError",
     "TransportError",
     "ValidationError",
+    "WebhookPayloadError",
     "WebhookSignatureError",
     "error_for_status",
 ]
@@ -156,6 +157,10 @@ class ReauthorizationRequired(SalesloftError):
 
 class WebhookSignatureError(SalesloftError):
     """A webhook delivery whose signature is missing or does not match its body."""
+
+
+class WebhookPayloadError(SalesloftError, ValueError):
+    """A verified delivery whose body is not JSON, or not the record its event type promises."""
 
 
 def _field_errors(body: Any) -> dict[str, list[str]]:

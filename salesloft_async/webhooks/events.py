@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 import attrs
 
-from ..errors import SalesloftError
+from ..errors import WebhookPayloadError
 from ..models import (
     Account,
     BulkJob,
@@ -64,10 +64,6 @@ __all__ = [
 ACTIONS = frozenset({"created", "updated", "deleted", "completed", "booked"})
 
 R = TypeVar("R")
-
-
-class WebhookPayloadError(SalesloftError, ValueError):
-    """A verified delivery whose body is not JSON, or not the record its event type promises."""
 
 
 @attrs.frozen(kw_only=True)
