@@ -233,8 +233,14 @@ class RedisBudget:
                 while True:
                     if self._in_outage() and time.monotonic() < self._next_try:
                         return False
+                    # Shielded: if our caller is cancelled while Redis decides, the decision
+                    # still lands, and a grant nobody will use is handed straight back.
+                    call = asyncio.ensure_future(self._call(self._reserve, self._reserve_args(res)))
                     try:
-                        reply = await self._call(self._reserve, self._reserve_args(res))
+                        reply = await asyncio.shield(call)
+                    except asyncio.CancelledError:
+                        call.add_done_callback(lambda done: self._orphaned(res, done))
+                        raise
                     except self._unreachable as exc:
                         self._enter_outage(exc)
                         return False
@@ -249,6 +255,17 @@ class RedisBudget:
                 if queued:
                     self._spawn(self._drop_ticket(res))
                 raise
+
+    def _orphaned(self, res: RedisReservation, call: asyncio.Future[Any]) -> None:
+        """A reserve decision whose waiter was cancelled meanwhile: undo what it decided."""
+        if call.cancelled() or call.exception() is not None:
+            return
+        reply = call.result()
+        if int(reply[0]) != 1:
+            self._spawn(self._drop_ticket(res))
+            return
+        self._granted(res, reply)
+        self._spawn(self._quiet(self._release, self._release_args(res)))
 
     def _granted(self, res: RedisReservation, reply: list[Any]) -> None:
         res.window_start = text(reply[1]) or ""
@@ -313,7 +330,10 @@ class RedisBudget:
         if res.local is not None:
             self._local().release(res.local)
             return
-        args = [
+        self._spawn(self._quiet(self._release, self._release_args(res)))
+
+    def _release_args(self, res: RedisReservation) -> list[Any]:
+        return [
             *self._base_args(),
             res.id,
             res.cost,
@@ -322,7 +342,6 @@ class RedisBudget:
             res.seq,
             res.granted,
         ]
-        self._spawn(self._quiet(self._release, args))
 
     @property
     def stats(self) -> BudgetStats:

@@ -361,6 +361,39 @@ async def test_a_cancelled_waiter_leaves_no_ticket(
     assert await redis.zcard(f"{key}:q") == 0
 
 
+async def test_a_waiter_cancelled_while_redis_grants_hands_the_grant_back(
+    redis: aioredis.Redis, clock: ManualTime, key: str
+) -> None:
+    b = await opened(make(redis, clock, key, limit=2))
+    gate = asyncio.Event()
+    sent = asyncio.Event()
+    real_call = b._call
+
+    async def slow_call(script: Any, args: list[Any]) -> Any:
+        reply = await real_call(script, args)
+        if script is b._reserve:
+            sent.set()
+            await gate.wait()  # Redis has granted; the answer is still on its way back
+        return reply
+
+    b._call = slow_call  # type: ignore[method-assign]
+    waiter = asyncio.create_task(get(b))
+    await sent.wait()
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    gate.set()  # the answer arrives after its waiter is gone...
+    for _ in range(100):
+        await asyncio.sleep(0)
+    await b.drain()
+    stats = await b.shared_stats()
+    assert stats["inflight"] == 0  # ... and the grant was handed straight back
+    assert await redis.zcard(f"{key}:q") == 0
+    b._call = real_call  # type: ignore[method-assign]
+    await get(b)
+    await get(b)  # the whole limit is grantable: nothing leaked
+
+
 async def test_inflight_of_a_dead_process_expires(
     redis: aioredis.Redis, clock: ManualTime, key: str
 ) -> None:
