@@ -859,20 +859,38 @@ class CostBudget:
     # ------------------------------------------------------------------ metrics
 
     def _notify(self, res: CostReservation, status: int, server_remaining: int | None) -> None:
-        if self._on_settle is None:
-            return
-        event = Settlement(
-            method=res.method,
-            path=res.path,
-            lane=res.lane,
-            status=status,
-            predicted=res.cost,
-            cost=res.actual if res.actual is not None else res.cost,
-            server_remaining=server_remaining,
-            remaining=self._remaining_estimate(),
-            waited=res.waited,
-        )
-        try:
-            self._on_settle(event)
-        except Exception:  # metrics must never break a request
-            log.exception("on_settle callback failed")
+        if self._on_settle is not None:
+            cost = res.actual if res.actual is not None else res.cost
+            report_settle(
+                self._on_settle, res, status, cost, server_remaining, self._remaining_estimate()
+            )
+
+
+def report_settle(
+    callback: Callable[[Settlement], object],
+    res: Any,
+    status: int,
+    cost: int,
+    server_remaining: int | None,
+    remaining: int,
+) -> None:
+    """Tell an `on_settle` callback about one answer; metrics must never break a request.
+
+    `res` is any reservation with method, path, lane, cost (the prediction) and waited: both the
+    in-process and the Redis budget report through here.
+    """
+    event = Settlement(
+        method=res.method,
+        path=res.path,
+        lane=res.lane,
+        status=status,
+        predicted=res.cost,
+        cost=cost,
+        server_remaining=server_remaining,
+        remaining=remaining,
+        waited=res.waited,
+    )
+    try:
+        callback(event)
+    except Exception:
+        log.exception("on_settle callback failed")

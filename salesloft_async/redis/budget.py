@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ..budget import BudgetStats, CostBudget, Settlement
+from ..budget import BudgetStats, CostBudget, Settlement, report_settle
 from ..costs import Reading, cost_key, estimate_cost
 from ..errors import ConfigurationError
 from ..headers import header, int_header
@@ -454,23 +454,8 @@ class RedisBudget:
             self._enter_outage(exc)
             return
         self._n.remaining = max(0, int(float(text(reply[0]) or 0)))
-        if self.on_settle is None:
-            return
-        event = Settlement(
-            method=res.method,
-            path=res.path,
-            lane=res.lane,
-            status=status,
-            predicted=res.cost,
-            cost=cost,
-            server_remaining=server_remaining,
-            remaining=self._n.remaining,
-            waited=res.waited,
-        )
-        try:
-            self.on_settle(event)
-        except Exception:  # metrics must never break a request
-            log.exception("on_settle callback failed")
+        if self.on_settle is not None:
+            report_settle(self.on_settle, res, status, cost, server_remaining, self._n.remaining)
 
     async def _quiet(self, script: Any, args: list[Any]) -> None:
         try:
