@@ -1,0 +1,197 @@
+"""The mirror against the sandbox, on SQLite and on PostgreSQL: exact after the initial load,
+exact again after 500 changes (polling only, and webhooks plus polling), and never overwritten by
+an older version whatever order the versions race in."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from salesloft_async import SalesloftClient
+from salesloft_async.mirror import Mirror, MirrorStore, Row
+from salesloft_async.mirror.webhooks import serve
+from salesloft_async.sandbox import ManualClock, Sandbox
+from salesloft_async.webhooks import compute_signature
+
+from ..mirror_stores import StoreFactory, store_factory
+
+KINDS = ["sqlite", "postgres"]
+
+
+@pytest.fixture(params=KINDS)
+async def stores(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StoreFactory]:
+    async with store_factory(request.param, tmp_path) as (factory, _):
+        yield factory
+
+
+def sandbox_records(sb: Sandbox, name: str = "people") -> dict[int, dict[str, Any]]:
+    col = sb.store[name]
+    return {rid: json.loads(col.json_of(rid)) for rid in col.ids}
+
+
+async def assert_exact(sb: Sandbox, store: MirrorStore, name: str = "people") -> None:
+    mirrored = await store.records(name)
+    expected = sandbox_records(sb, name)
+    assert mirrored.keys() == expected.keys()
+    assert mirrored == expected
+
+
+async def change(sl: SalesloftClient, sb: Sandbox, rng: random.Random, n: int) -> None:
+    """`n` writes through the API: updates, creates and deletes (in a 3:1:1 mix)."""
+    for i in range(n):
+        ids = sb.store["people"].ids
+        roll = i % 5
+        if roll < 3:
+            await sl.people.update(rng.choice(ids), title=f"title {i} {rng.random():.6f}")
+        elif roll == 3:
+            await sl.people.create(email_address=f"new{i}-{rng.random()}@example.com")
+        else:
+            await sl.people.delete(rng.choice(ids))
+
+
+async def test_initial_load_of_25000_people_equals_the_sandbox(stores: StoreFactory) -> None:
+    async with (
+        Sandbox(people=25_000, budget=1_000_000, window=1) as sb,
+        SalesloftClient(api_key=sb.api_key, base_url=sb.url) as sl,
+        Mirror(sl, stores(), ["people"]) as mirror,
+    ):
+        await mirror.load()
+        await assert_exact(sb, mirror.store)
+        load = mirror.stats["people"].load_stats
+        assert load is not None and load.records >= 25_000
+        # every page was a first page: about one request per 100 records
+        assert load.cost <= 25_000 // 100 + 2 * load.slices + 2
+        [status] = await mirror.store.status()
+        assert status.rows == 25_000 and status.deleted == 0 and status.cursor is not None
+
+
+async def test_converges_while_500_records_change_polling_only(stores: StoreFactory) -> None:
+    clock = ManualClock()
+    async with (
+        Sandbox(people=1_000, budget=1_000_000, window=1) as sb,
+        SalesloftClient(api_key=sb.api_key, base_url=sb.url) as sl,
+        Mirror(sl, stores(), ["people"], reconcile_interval=600, clock=clock) as mirror,
+    ):
+        await mirror.load()
+        await mirror.reconcile()  # the first sweep is due at once; nothing to find
+        rng = random.Random(18)
+        for _ in range(10):
+            await change(sl, sb, rng, 50)
+            await mirror.poll()
+        await mirror.poll()
+        mirrored = await mirror.store.records("people")
+        # without webhooks, polls see updates and creates but no deletes...
+        gone = mirrored.keys() - sandbox_records(sb).keys()
+        assert len(gone) > 90
+        assert await mirror.reconcile() == {}, "not due yet by the injected clock"
+        clock.advance(600)
+        assert await mirror.reconcile() == {"people": len(gone)}  # ...the sweep does
+        await assert_exact(sb, mirror.store)
+        # nothing changed: one request per poll
+        before = mirror.stats["people"].requests
+        await mirror.poll()
+        assert mirror.stats["people"].requests == before + 1
+
+
+async def test_converges_with_webhooks_and_polling(stores: StoreFactory) -> None:
+    async with (
+        Sandbox(people=1_000, budget=1_000_000, window=1) as sb,
+        SalesloftClient(api_key=sb.api_key, base_url=sb.url) as sl,
+    ):
+        # the receiver first: its port is part of the URL the mirror subscribes
+        mirror = Mirror(sl, stores(), ["people"], webhook_url="pending")
+        runner, port = await serve(mirror.webhook_app(), "127.0.0.1", 0)
+        assert mirror.webhooks is not None
+        mirror.webhooks.url = f"http://127.0.0.1:{port}/"
+        try:
+            async with mirror:
+                await mirror.webhooks.subscribe()
+                assert {s.event_type for s in mirror.webhooks.subscriptions} == {
+                    "person_created",
+                    "person_updated",
+                    "person_deleted",
+                }
+                assert mirror.sweep_targets() == []  # person_deleted announces deletes
+                await mirror.load()
+                rng = random.Random(81)
+                for _ in range(10):
+                    await change(sl, sb, rng, 50)
+                    await mirror.poll()
+                await sb.drain()  # every delivery made
+                await mirror.poll()
+                await assert_exact(sb, mirror.store)
+                assert mirror.stats["people"].webhooks >= 500
+                assert sb.counters["webhook:delivered"] >= 500
+                assert sb.counters["webhook:failed_attempt"] == 0
+                await mirror.webhooks.unsubscribe()
+                assert [s async for s in sl.webhook_subscriptions.list()] == []
+        finally:
+            await runner.cleanup()
+
+
+async def test_an_older_webhook_never_overwrites_a_newer_row(stores: StoreFactory) -> None:
+    async with (
+        Sandbox(people=50, budget=1_000_000, window=1) as sb,
+        SalesloftClient(api_key=sb.api_key, base_url=sb.url) as sl,
+    ):
+        mirror = Mirror(sl, stores(), ["people"], webhook_url="http://127.0.0.1:9/never")
+        async with mirror:
+            assert mirror.webhooks is not None
+            mirror.webhooks.tokens["person_updated"] = "tok-u"
+            mirror.webhooks.tokens["person_deleted"] = "tok-d"
+            await mirror.load()
+
+            async def deliver(event_type: str, record: dict[str, Any]) -> int:
+                assert mirror.webhooks is not None
+                body = json.dumps(record).encode()
+                token = mirror.webhooks.tokens[event_type]
+                outcome = await mirror.webhooks.receiver.handle(
+                    body, event_type=event_type, signature=compute_signature(body, token)
+                )
+                return outcome.status
+
+            old = sandbox_records(sb)[3]
+            await sl.people.update(3, title="newer")
+            await mirror.poll()  # the poll brings the newer version first...
+            assert await deliver("person_updated", old) == 204  # ...the late webhook is refused
+            assert (await mirror.store.records("people"))[3]["title"] == "newer"
+
+            # a delete at the version it deleted beats that version arriving late from a poll
+            current = sandbox_records(sb)[3]
+            await sl.people.delete(3)
+            assert await deliver("person_deleted", current) == 204
+            await mirror.store.write("people", [Row(3, current["updated_at"], False, "{}")])
+            assert 3 not in await mirror.store.records("people")
+            # ...and a later version under the same id still wins by updated_at
+            later = {**current, "updated_at": "2099-01-01T00:00:00.000000Z", "title": "back"}
+            assert await deliver("person_updated", later) == 204
+            assert (await mirror.store.records("people"))[3]["title"] == "back"
+
+
+async def test_every_order_of_versions_ends_at_the_newest(stores: StoreFactory) -> None:
+    """Forced races: the same versions of one record written in all 24 orders."""
+    versions = [
+        Row(1, "2026-01-01T00:00:00.000001+00:00", False, '{"v":1}'),
+        Row(1, "2026-01-01T00:00:00.000002+00:00", False, '{"v":2}'),
+        Row(1, "2026-01-01T00:00:00.000002+00:00", True, '{"v":"2-deleted"}'),
+        Row(1, "2026-01-01T00:00:00.000003+00:00", False, '{"v":3}'),
+    ]
+    async with stores() as store:  # type: ignore[attr-defined]
+        for n, order in enumerate(itertools.permutations(versions)):
+            name = f"race_{n}"
+            await store.prepare(name)
+            for row in order:
+                await store.write(name, [row])
+            assert await store.records(name) == {1: {"v": 3}}, order
+        for n, order in enumerate(itertools.permutations(versions[:3])):
+            name = f"race_deleted_{n}"
+            await store.prepare(name)
+            for row in order:
+                await store.write(name, [row])
+            assert await store.records(name) == {}, order
