@@ -53,6 +53,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--overwrite", action="store_true", help="replace an output that has no checkpoint"
     )
+    add_client_arguments(parser)
+
+
+def add_client_arguments(parser: argparse.ArgumentParser) -> None:
+    """Credentials, host, budget, progress and the embedded sandbox: what `_client` reads."""
     parser.add_argument(
         "--api-key",
         default=None,

@@ -72,8 +72,16 @@ class _LoadCheckpoint:
     (or the read is complete), so the database holds both or neither.
     """
 
-    def __init__(self, store: MirrorStore, resource: str, saved: Any, batch_size: int) -> None:
+    def __init__(
+        self,
+        store: MirrorStore,
+        resource: str,
+        saved: Any,
+        batch_size: int,
+        clock: Callable[[], float],
+    ) -> None:
         self.store = store
+        self.clock = clock
         self.resource = resource
         self.saved = saved
         self.batch_size = batch_size
@@ -93,7 +101,8 @@ class _LoadCheckpoint:
             return
         extra: dict[str, Any] = {"checkpoint": self.state}
         if self.state.get("complete"):
-            extra["cursor"] = _follow_on(self.state).to_json()
+            # the load has just seen every record: the first sweep is due an interval later
+            extra.update(cursor=_follow_on(self.state).to_json(), last_sweep=self.clock())
         rows, self.rows = newest(self.rows), []
         await self.store.write(self.resource, rows, **extra)
         self.state = None
@@ -204,7 +213,8 @@ class Mirror:
                 await self._load(name)
 
     async def _load(self, name: str) -> None:
-        ckpt = _LoadCheckpoint(self.store, name, self.states[name].checkpoint, self.batch_size)
+        saved = self.states[name].checkpoint
+        ckpt = _LoadCheckpoint(self.store, name, saved, self.batch_size, self.clock)
         reader: BulkRead[Any] = read_path(
             self.lists[name].transport,
             self.lists[name].list_path,

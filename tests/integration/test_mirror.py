@@ -4,6 +4,7 @@ an older version whatever order the versions race in."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import random
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 
 from salesloft_async import SalesloftClient
-from salesloft_async.mirror import Mirror, MirrorStore, Row
+from salesloft_async.mirror import Mirror, MirrorStore, Row, SqliteStore
 from salesloft_async.mirror.webhooks import serve
 from salesloft_async.sandbox import ManualClock, Sandbox
 from salesloft_async.webhooks import compute_signature
@@ -79,7 +80,7 @@ async def test_converges_while_500_records_change_polling_only(stores: StoreFact
         Mirror(sl, stores(), ["people"], reconcile_interval=600, clock=clock) as mirror,
     ):
         await mirror.load()
-        await mirror.reconcile()  # the first sweep is due at once; nothing to find
+        assert await mirror.reconcile() == {}, "the load counts as a sweep"
         rng = random.Random(18)
         for _ in range(10):
             await change(sl, sb, rng, 50)
@@ -195,3 +196,31 @@ async def test_every_order_of_versions_ends_at_the_newest(stores: StoreFactory) 
             for row in order:
                 await store.write(name, [row])
             assert await store.records(name) == {}, order
+
+
+async def test_run_polls_every_interval_and_sweeps_when_due(tmp_path: Path) -> None:
+    clock = ManualClock()
+    sleeps: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        clock.advance(seconds)
+        if len(sleeps) == 6:
+            raise asyncio.CancelledError  # stop the loop the way Ctrl-C does
+
+    async with (
+        Sandbox(people=300, budget=1_000_000, window=1) as sb,
+        SalesloftClient(api_key=sb.api_key, base_url=sb.url) as sl,
+    ):
+        store = SqliteStore(tmp_path / "m.db")
+        options = {"poll_interval": 30, "reconcile_interval": 60, "clock": clock, "sleep": sleep}
+        async with Mirror(sl, store, ["people"], **options) as mirror:  # type: ignore[arg-type]
+            with pytest.raises(asyncio.CancelledError):
+                await mirror.run()
+            stats = mirror.stats["people"]
+            assert sleeps == [30] * 6
+            assert stats.polls == 6  # at 0, 30, ..., 150 by the injected clock
+            assert stats.swept == 2  # at 60 and 120: the load counted as the sweep at 0
+            [status] = await store.status()
+            assert status.last_sweep == clock.now - 60  # the sixth sleep moved the clock too
+            assert status.last_poll == clock.now - 30
