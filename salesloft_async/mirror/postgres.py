@@ -1,8 +1,9 @@
 """The PostgreSQL store: asyncpg, JSONB records, one schema per mirror.
 
-Rows go in as arrays through ``unnest`` in a single ``INSERT ... ON CONFLICT`` per batch: one round
-trip and one statement for thousands of rows, which COPY cannot do for an upsert without a staging
-table.  The write rule is the same as SQLite's, written with PostgreSQL's row comparison:
+A big batch (the initial load, a sweep) is COPied in binary into a temporary staging table and
+upserted from there in one statement (about twice as fast as sending arrays); a small one (a
+webhook, a quiet poll) goes as arrays through ``unnest`` in a single statement, one round trip.
+The write rule is the same as SQLite's, written with PostgreSQL's row comparison:
 ``(excluded.updated_at, excluded.deleted) >= (t.updated_at, t.deleted)``.  ON CONFLICT locks the
 stored row before evaluating that WHERE, so a webhook and a poll writing one record at once are
 decided in order, never both.
@@ -26,6 +27,19 @@ SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::boolean[], $4::text[]:
 ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at, deleted = excluded.deleted,
     record = excluded.record
 WHERE (excluded.updated_at, excluded.deleted) >= (t.updated_at, t.deleted)"""
+
+
+_STAGE = """CREATE TEMP TABLE IF NOT EXISTS mirror_stage (id bigint, updated_at timestamptz,
+    deleted boolean, record jsonb) ON COMMIT DELETE ROWS"""
+
+_UPSERT_STAGED = """INSERT INTO {t} AS t (id, updated_at, deleted, record)
+SELECT id, updated_at, deleted, record FROM mirror_stage
+ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at, deleted = excluded.deleted,
+    record = excluded.record
+WHERE (excluded.updated_at, excluded.deleted) >= (t.updated_at, t.deleted)"""
+
+#: from this many rows on, COPY into the staging table beats one statement with arrays
+COPY_FROM = 100
 
 
 class PostgresStore:
@@ -143,11 +157,18 @@ class PostgresStore:
         )
 
     async def write(self, resource: str, rows: Sequence[Row], **state: Any) -> None:
-        sql = _UPSERT.format(t=self._q(resource))
+        t = self._q(resource)
         async with self.pool.acquire() as con, con.transaction():
-            if rows:
+            if len(rows) >= COPY_FROM:
+                await con.execute(_STAGE)
+                await con.copy_records_to_table(
+                    "mirror_stage",
+                    records=[(r.id, parse_ts(r.updated_at), r.deleted, r.record) for r in rows],
+                )
+                await con.execute(_UPSERT_STAGED.format(t=t))
+            elif rows:
                 await con.execute(
-                    sql,
+                    _UPSERT.format(t=t),
                     [r.id for r in rows],
                     [parse_ts(r.updated_at) for r in rows],
                     [r.deleted for r in rows],
