@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ..bulk import BulkRead, BulkStats, Cursor, Page, TransportSource, read_path
+from ..bulk import BulkRead, BulkStats, Cursor, Page, TransportSource
 from ..bulk.keyset import format_ts, record_id, record_ts
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, SalesloftError
 from .store import MirrorStore, ResourceState, Row, check_identifier, newest, row_of
 
 if TYPE_CHECKING:
@@ -215,12 +215,8 @@ class Mirror:
     async def _load(self, name: str) -> None:
         saved = self.states[name].checkpoint
         ckpt = _LoadCheckpoint(self.store, name, saved, self.batch_size, self.clock)
-        reader: BulkRead[Any] = read_path(
-            self.lists[name].transport,
-            self.lists[name].list_path,
-            concurrency=self.concurrency,
-            checkpoint=ckpt,
-            mode="keyset",
+        reader: BulkRead[Any] = self.lists[name].read_all(
+            concurrency=self.concurrency, checkpoint=ckpt, raw=True, mode="keyset"
         )
         stats = self.stats[name]
         stats.load_stats = reader.stats
@@ -295,11 +291,8 @@ class Mirror:
 
     async def _sweep(self, name: str) -> int:
         stats = self.stats[name]
-        reader: BulkRead[Any] = read_path(
-            self.lists[name].transport,
-            self.lists[name].list_path,
-            concurrency=self.concurrency,
-            mode="keyset",
+        reader: BulkRead[Any] = self.lists[name].read_all(
+            concurrency=self.concurrency, raw=True, mode="keyset"
         )
         seen: set[int] = set()
         top = ""
@@ -360,7 +353,10 @@ class Mirror:
                 await self.sleep(self.poll_interval)
         finally:
             if self.webhooks is not None:
-                await asyncio.shield(self.webhooks.unsubscribe())
+                try:
+                    await asyncio.shield(self.webhooks.unsubscribe())
+                except SalesloftError as exc:  # never hide why the loop stopped
+                    log.warning("could not unsubscribe the mirror's webhooks: %s", exc)
 
 
 def _list_resource(client: Any, name: str) -> Any:
