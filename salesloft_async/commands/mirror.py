@@ -38,7 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="list resources as the client names them (people accounts ...), or `status`",
     )
     parser.add_argument(
-        "--db", required=True, help="sqlite:///FILE.db or postgresql://USER@HOST:PORT/DB"
+        "--db",
+        default="sqlite:///salesloft.db",
+        help="sqlite:///FILE.db (default sqlite:///salesloft.db) or postgresql://USER@HOST:PORT/DB",
     )
     parser.add_argument("--schema", default=None, help="PostgreSQL schema (default salesloft)")
     parser.add_argument(
