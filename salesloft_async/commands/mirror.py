@@ -186,7 +186,8 @@ class _Progress(_ExportProgress):
 
 
 async def status(store: MirrorStore) -> int:
-    """Per resource: rows, the cursor's position, last poll / webhook / sweep, and lag."""
+    """Per resource: rows, the cursor's position, last poll / webhook / sweep, and lag: the
+    seconds since the last poll, the most by which a change no webhook brought can be missing."""
     async with contextlib.AsyncExitStack() as stack:
         await store.open()
         stack.push_async_callback(store.close)
@@ -195,7 +196,8 @@ async def status(store: MirrorStore) -> int:
         print("no mirror in this database yet")
         return 0
     now = time.time()
-    header = ("resource", "rows", "deleted", "cursor", "last poll", "last webhook", "lag")
+    header: tuple[str, ...] = ("resource", "rows", "deleted", "cursor", "last poll")
+    header += ("last webhook", "last sweep", "lag")
     table = [header] + [_status_row(r, now) for r in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     for row in table:
@@ -210,15 +212,8 @@ def _status_row(s: ResourceStatus, now: float) -> tuple[str, ...]:
     else:
         cursor = str(s.cursor.get("after") or s.cursor.get("lo") or "start")
     lag = f"{now - s.last_poll:.0f}s" if s.last_poll is not None else "-"
-    return (
-        s.resource,
-        f"{s.rows:,}",
-        f"{s.deleted:,}",
-        cursor,
-        _when(s.last_poll),
-        _when(s.last_webhook),
-        lag,
-    )
+    when = (_when(s.last_poll), _when(s.last_webhook), _when(s.last_sweep))
+    return (s.resource, f"{s.rows:,}", f"{s.deleted:,}", cursor, *when, lag)
 
 
 def _when(stamp: float | None) -> str:
