@@ -48,6 +48,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--reconcile", type=float, default=3600.0, help="seconds between sweeps")
     parser.add_argument("--webhook-url", default=None, help="public URL Salesloft POSTs to")
+    parser.add_argument(
+        "--sweep-all",
+        action="store_true",
+        help="sweep also the lists whose deletes webhooks announce (catches lost deliveries)",
+    )
     parser.add_argument("--listen", default=None, metavar="HOST:PORT", help="serve webhooks here")
     parser.add_argument("--concurrency", type=int, default=8, help="load cursors (default 8)")
     parser.add_argument("--once", action="store_true", help="catch up once, then exit")
@@ -109,6 +114,7 @@ async def follow(
             poll_interval=poll,
             reconcile_interval=args.reconcile,
             webhook_url=args.webhook_url or ("pending" if listen else None),
+            sweep_all=args.sweep_all,
             concurrency=args.concurrency,
         )
         await stack.enter_async_context(mirror)  # closed after the receiver stops

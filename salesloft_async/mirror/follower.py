@@ -150,6 +150,8 @@ class Mirror:
     :param poll_interval: seconds between polls (each costs one request per unchanged resource).
     :param reconcile_interval: seconds between id sweeps (each costs one per 100 records).
     :param webhook_url: the public URL Salesloft should POST to; serve `webhook_app()` there.
+    :param sweep_all: sweep every resource, also those whose deletes webhooks announce (catches a
+        delete whose every delivery was lost, for one more read of the list per interval).
     :param concurrency: cursors of the initial load and of sweeps.
     :param batch_size: rows per initial-load transaction.
     :param clock: wall-clock seconds, stamped into the state table (injectable for tests).
@@ -165,6 +167,7 @@ class Mirror:
         poll_interval: float = 30.0,
         reconcile_interval: float = 3600.0,
         webhook_url: str | None = None,
+        sweep_all: bool = False,
         concurrency: int = 8,
         batch_size: int = 2000,
         clock: Callable[[], float] = time.time,
@@ -180,6 +183,7 @@ class Mirror:
         self.lists = {name: _list_resource(client, name) for name in self.resources}
         self.poll_interval = poll_interval
         self.reconcile_interval = reconcile_interval
+        self.sweep_all = sweep_all
         self.concurrency = concurrency
         self.batch_size = batch_size
         self.clock = clock
@@ -271,8 +275,9 @@ class Mirror:
     # -- deletes -----------------------------------------------------------------------------------
 
     def sweep_targets(self) -> list[str]:
-        """Resources whose deletes no subscribed webhook announces."""
-        announced = self.webhooks.deletes_announced() if self.webhooks is not None else set()
+        """Resources whose deletes no subscribed webhook announces (all with `sweep_all`)."""
+        hooks = self.webhooks
+        announced = hooks.deletes_announced() if hooks is not None and not self.sweep_all else set()
         return [name for name in self.resources if name not in announced]
 
     async def reconcile(self, *, force: bool = False) -> dict[str, int]:

@@ -119,6 +119,9 @@ async def test_converges_with_webhooks_and_polling(stores: StoreFactory) -> None
                     "person_deleted",
                 }
                 assert mirror.sweep_targets() == []  # person_deleted announces deletes
+                mirror.sweep_all = True
+                assert mirror.sweep_targets() == ["people"]
+                mirror.sweep_all = False
                 await mirror.load()
                 rng = random.Random(81)
                 for _ in range(10):
