@@ -6,8 +6,9 @@ receiver provides.  The receiver is given a mapping of event type to the token i
 carries, which is right whether one token serves every type or each type has its own.
 
 Every delivery is written by the store's rule: a ``*_deleted`` body marks the row deleted at the
-body's `updated_at`; any other is a new version.  A handler that fails answers 500, so Salesloft
-delivers again; a delivery repeated is the same upsert again.
+body's `updated_at`; any other is a new version.  A write that fails (the database) answers 500, so
+Salesloft delivers again; a delivery repeated is the same upsert again.  A body without an integer
+`id` or an ISO `updated_at` is logged and acknowledged: delivering it again would not help.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from ..errors import ResponseDecodeError
 from ..webhooks import (
     EVENT_TYPES,
     Event,
@@ -99,7 +101,12 @@ class MirrorWebhooks:
         if resource is None or not isinstance(event.raw, dict):
             return
         deleted = split_event_type(event.event_type)[1] == "deleted"
-        await self.mirror.apply(resource, [event.raw], deleted=deleted)
+        try:
+            await self.mirror.apply(resource, [event.raw], deleted=deleted)
+        except ResponseDecodeError as exc:
+            # no integer id or no updated_at: a redelivery would be the same; polls and sweeps
+            # still bring the record's state
+            log.warning("%s delivery not mirrored: %s", event.event_type, exc)
 
 
 async def serve(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:

@@ -176,6 +176,9 @@ async def test_an_older_webhook_never_overwrites_a_newer_row(stores: StoreFactor
             later = {**current, "updated_at": "2099-01-01T00:00:00.000000Z", "title": "back"}
             assert await deliver("person_updated", later) == 204
             assert (await mirror.store.records("people"))[3]["title"] == "back"
+            # a body that cannot be placed in time is acknowledged and changes nothing
+            assert await deliver("person_updated", {**later, "updated_at": None}) == 204
+            assert (await mirror.store.records("people"))[3]["title"] == "back"
 
 
 async def test_every_order_of_versions_ends_at_the_newest(stores: StoreFactory) -> None:
