@@ -202,6 +202,13 @@ async def test_every_order_of_versions_ends_at_the_newest(stores: StoreFactory) 
             for row in order:
                 await store.write(name, [row])
             assert await store.records(name) == {}, order
+        # and all at once, on as many connections as the store has
+        await store.prepare("race_concurrent")
+        rng = random.Random(4)
+        for _ in range(10):
+            shuffled = rng.sample(versions, len(versions))
+            await asyncio.gather(*(store.write("race_concurrent", [row]) for row in shuffled))
+            assert await store.records("race_concurrent") == {1: {"v": 3}}
 
 
 async def test_run_polls_every_interval_and_sweeps_when_due(tmp_path: Path) -> None:
