@@ -176,7 +176,9 @@ class _Progress(_ExportProgress):
         for name, s in self.mirror.stats.items():
             state = self.mirror.states.get(name)
             load = s.load_stats
-            if state is not None and not state.loaded and load is not None:
+            if state is not None and not state.loaded and load is None:
+                parts.append(f"{name}: waiting to load")
+            elif state is not None and not state.loaded and load is not None:
                 total = f"/{load.total:,}" if load.total is not None else ""
                 parts.append(f"{name}: loading {load.records:,}{total} ({load.rate:,.0f}/s)")
             else:
