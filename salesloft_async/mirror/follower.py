@@ -4,9 +4,9 @@ Three paths bring versions of records, and they may race in any order; the store
 (see `store`) makes the newest win, so none of them needs to know about the others:
 
 * **Initial load**: `read_all` on the bulk lane, concurrent, at cost 1 per page.  Its checkpoint
-  lives in the state table and is written in the same transaction as the rows read before it, so
-  a kill at any instant leaves rows and checkpoint in step: the rerun re-reads at most the pages
-  after the last commit, and a row read twice is the same upsert again, never a second row.
+  lives in the state table and is committed with the rows read before it (or after them, never
+  before), so a kill at any instant leaves no checkpoint ahead of its rows: the rerun re-reads at
+  most the pages after the last commit, and a row read twice is the same upsert again.
 * **Poll**: every `poll_interval` one keyset cursor per resource asks for ``updated_at[gte]`` the
   last version seen, sorted ascending, skipping the ids it already has at that instant.  When
   nothing changed that is one request (cost 1) per resource.  The cursor is saved with the rows.
@@ -68,8 +68,8 @@ class _LoadCheckpoint:
     """The initial load's checkpoint, kept in the state table together with the rows before it.
 
     The bulk reader calls `save` after every page it handed over; the rows of those pages are
-    buffered here and written with the checkpoint in one transaction once `batch_size` rows wait
-    (or the read is complete), so the database holds both or neither.
+    buffered here and written with the checkpoint once `batch_size` rows wait (or the read is
+    complete); the store never commits the checkpoint before its rows.
     """
 
     def __init__(

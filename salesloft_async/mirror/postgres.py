@@ -1,8 +1,10 @@
 """The PostgreSQL store: asyncpg, JSONB records, one schema per mirror.
 
 A big batch (the initial load, a sweep) is COPied in binary into a temporary staging table and
-upserted from there in one statement (about twice as fast as sending arrays); a small one (a
-webhook, a quiet poll) goes as arrays through ``unnest`` in a single statement, one round trip.
+upserted from there (about twice as fast as sending arrays), in parallel chunks on several
+connections, since the server parses JSONB on one core per connection; the state is written after
+every chunk has committed, never before.  A small batch (a webhook, a quiet poll) goes as arrays
+through ``unnest`` in one statement, in one transaction with the state.
 The write rule is the same as SQLite's, written with PostgreSQL's row comparison:
 ``(excluded.updated_at, excluded.deleted) >= (t.updated_at, t.deleted)``.  ON CONFLICT locks the
 stored row before evaluating that WHERE, so a webhook and a poll writing one record at once are
@@ -11,6 +13,7 @@ decided in order, never both.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import json
 from collections.abc import Sequence
@@ -40,6 +43,8 @@ WHERE (excluded.updated_at, excluded.deleted) >= (t.updated_at, t.deleted)"""
 
 #: from this many rows on, COPY into the staging table beats one statement with arrays
 COPY_FROM = 100
+#: connections a big batch is written on at once (the pool's size)
+PARALLEL = 4
 
 
 class PostgresStore:
@@ -92,7 +97,7 @@ class PostgresStore:
             ) from None
         if self._pool is None:
             try:
-                self._pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=4)
+                self._pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=PARALLEL)
             except (OSError, asyncpg.PostgresError) as exc:
                 raise ConfigurationError(f"cannot connect to PostgreSQL: {exc}") from None
         async with self.pool.acquire() as con:
@@ -158,15 +163,15 @@ class PostgresStore:
 
     async def write(self, resource: str, rows: Sequence[Row], **state: Any) -> None:
         t = self._q(resource)
+        if len(rows) >= COPY_FROM:
+            # Parsing JSONB is the server's bottleneck, one core per connection: a big batch goes
+            # in parallel chunks of distinct ids, and the state after every chunk has committed.
+            size = -(-len(rows) // PARALLEL)
+            chunks = [rows[i : i + size] for i in range(0, len(rows), size)]
+            await asyncio.gather(*(self._copy(t, chunk) for chunk in chunks))
+            rows = ()
         async with self.pool.acquire() as con, con.transaction():
-            if len(rows) >= COPY_FROM:
-                await con.execute(_STAGE)
-                await con.copy_records_to_table(
-                    "mirror_stage",
-                    records=[(r.id, parse_ts(r.updated_at), r.deleted, r.record) for r in rows],
-                )
-                await con.execute(_UPSERT_STAGED.format(t=t))
-            elif rows:
+            if rows:
                 await con.execute(
                     _UPSERT.format(t=t),
                     [r.id for r in rows],
@@ -175,6 +180,15 @@ class PostgresStore:
                     [r.record for r in rows],
                 )
             await self._set_state(con, resource, state)
+
+    async def _copy(self, table: str, rows: Sequence[Row]) -> None:
+        async with self.pool.acquire() as con, con.transaction():
+            await con.execute(_STAGE)
+            await con.copy_records_to_table(
+                "mirror_stage",
+                records=[(r.id, parse_ts(r.updated_at), r.deleted, r.record) for r in rows],
+            )
+            await con.execute(_UPSERT_STAGED.format(t=table))
 
     async def tombstone_missing(
         self, resource: str, seen: set[int], upto: str, **state: Any

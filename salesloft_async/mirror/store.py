@@ -2,8 +2,9 @@
 
 Per resource one table keyed by `id`: `updated_at`, a `deleted` mark and the record's JSON exactly
 as the API sent it.  Beside them one state row per resource: the bulk-read checkpoint of the
-initial load, the poll cursor, and when the last poll, webhook and reconciliation happened.  Rows
-and state are written in one transaction, so a mirror resumes from the database alone.
+initial load, the poll cursor, and when the last poll, webhook and reconciliation happened.  The
+state is committed with the rows it follows or after them, never before, so a mirror resumes from
+the database alone.
 
 The write rule: versions are ordered by ``(updated_at, deleted)`` and a version replaces the stored
 row only when it is not lower.  Salesloft stamps every write with a new `updated_at`, so the
@@ -139,7 +140,12 @@ class MirrorStore(Protocol):
         ...
 
     async def write(self, resource: str, rows: Sequence[Row], **state: Any) -> None:
-        """Apply `rows` by the write rule and set the given `STATE_FIELDS`, in one transaction."""
+        """Apply `rows` by the write rule and set the given `STATE_FIELDS`.
+
+        The state is never committed before the rows it follows (one transaction for both, or
+        the rows first): a crash can leave rows newer than the state, which only means reading
+        them again, never a state that claims rows the database does not have.
+        """
         ...
 
     async def tombstone_missing(
