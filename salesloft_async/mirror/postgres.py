@@ -5,6 +5,7 @@ upserted from there (about twice as fast as sending arrays), in parallel chunks 
 connections, since the server parses JSONB on one core per connection; the state is written after
 every chunk has committed, never before.  A small batch (a webhook, a quiet poll) goes as arrays
 through ``unnest`` in one statement, in one transaction with the state.
+
 The write rule is the same as SQLite's, written with PostgreSQL's row comparison:
 ``(excluded.updated_at, excluded.deleted) >= (t.updated_at, t.deleted)``.  ON CONFLICT locks the
 stored row before evaluating that WHERE, so a webhook and a poll writing one record at once are
@@ -25,21 +26,21 @@ from .store import ResourceState, ResourceStatus, Row, check_identifier, state_v
 
 __all__ = ["PostgresStore"]
 
-_UPSERT = """INSERT INTO {t} AS t (id, updated_at, deleted, record)
-SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::boolean[], $4::text[]::jsonb[])
-ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at, deleted = excluded.deleted,
-    record = excluded.record
+#: the write rule (see `store`): replace only when (updated_at, deleted) is not lower
+_RULE = """ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at,
+    deleted = excluded.deleted, record = excluded.record
 WHERE (excluded.updated_at, excluded.deleted) >= (t.updated_at, t.deleted)"""
 
+_UPSERT = f"""INSERT INTO {{t}} AS t (id, updated_at, deleted, record)
+SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::boolean[], $4::text[]::jsonb[])
+{_RULE}"""
 
 _STAGE = """CREATE TEMP TABLE IF NOT EXISTS mirror_stage (id bigint, updated_at timestamptz,
     deleted boolean, record jsonb) ON COMMIT DELETE ROWS"""
 
-_UPSERT_STAGED = """INSERT INTO {t} AS t (id, updated_at, deleted, record)
+_UPSERT_STAGED = f"""INSERT INTO {{t}} AS t (id, updated_at, deleted, record)
 SELECT id, updated_at, deleted, record FROM mirror_stage
-ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at, deleted = excluded.deleted,
-    record = excluded.record
-WHERE (excluded.updated_at, excluded.deleted) >= (t.updated_at, t.deleted)"""
+{_RULE}"""
 
 #: from this many rows on, COPY into the staging table beats one statement with arrays
 COPY_FROM = 100
