@@ -49,9 +49,8 @@ import pytest
 from .clock import ManualClock
 
 if TYPE_CHECKING:
-    from yarl import URL
-
     from .client import SalesloftClient
+    from .query import url_for
     from .sandbox import Sandbox
 
 __all__ = [
@@ -77,12 +76,13 @@ SANDBOX_TEST_DEFAULTS: dict[str, Any] = {
 }
 
 
-def url_for(path: str, params: dict[str, Any] | None = None, *, base_url: str | None = None) -> URL:
-    """The URL `SalesloftClient` sends a call to, for registering a mock (see `query.url_for`)."""
-    from .query import DEFAULT_BASE_URL
-    from .query import url_for as build
+def __getattr__(name: str) -> Any:
+    # `url_for` lives with the query encoding it must match; imported on first use (yarl, errors)
+    if name == "url_for":
+        from .query import url_for
 
-    return build(path, params, base_url=base_url or DEFAULT_BASE_URL)
+        return url_for
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -34,7 +34,16 @@ def test_the_testing_examples_pass_under_pytest(tmp_path: Path) -> None:
         tests += len(re.findall(r"^async def test_|^def test_", block, re.M))
     env = {k: v for k, v in os.environ.items() if k != "PYTEST_DISABLE_PLUGIN_AUTOLOAD"}
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:hypothesispytest",
+        ],
         cwd=tmp_path,
         capture_output=True,
         text=True,

@@ -55,7 +55,16 @@ def test_collecting_a_project_that_does_not_use_the_plugin_loads_nothing_heavy(
         "        json.dump(sorted(sys.modules), f)\n"
     )
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_plain.py"],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:hypothesispytest",
+        ],
         cwd=tmp_path,
         capture_output=True,
         text=True,
