@@ -17,13 +17,12 @@ import aiohttp
 from .auth.apikey import ApiKey
 from .errors import ConfigurationError
 from .hooks import AuthHook, BudgetHook, Lane
+from .query import DEFAULT_BASE_URL
 from .resources import Resources
 from .retry import RetryPolicy
 from .transport import Clock, Expect, Response, Sleep, Transport
 
 __all__ = ["DEFAULT_BASE_URL", "SalesloftClient"]
-
-DEFAULT_BASE_URL = "https://api.salesloft.com"
 
 
 class SalesloftClient(Resources):

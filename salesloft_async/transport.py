@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import attrs
+from yarl import URL
 
 from .errors import (
     ConfigurationError,
@@ -32,7 +33,7 @@ from .errors import (
 )
 from .headers import COST, REMAINING, int_header
 from .hooks import AuthHook, BudgetHook, Lane
-from .query import encode_params
+from .query import DEFAULT_BASE_URL, url_for
 from .retry import Failure, RetryPolicy, parse_retry_after
 
 __all__ = ["Expect", "Response", "Transport", "check_base_url"]
@@ -105,7 +106,7 @@ class Transport:
         self,
         auth: AuthHook,
         *,
-        base_url: str = "https://api.salesloft.com",
+        base_url: str = DEFAULT_BASE_URL,
         budget: BudgetHook | None = None,
         session: aiohttp.ClientSession | None = None,
         timeout: float = 30.0,
@@ -155,14 +156,14 @@ class Transport:
         method = method.upper()
         if not path.startswith("/"):
             raise ConfigurationError(f"path must start with '/', got {path!r}")
-        query = encode_params(params)
+        url = url_for(path, params, base_url=self.base_url)  # bad params fail here, unsent
         started = self.clock()
         attempt = 0
         reauthorized = False
         while True:
             attempt += 1
             try:
-                response, used = await self._attempt(method, path, params, query, json, lane)
+                response, used = await self._attempt(method, path, params, url, json, lane)
             except _Attempt as failed:
                 wait = self.retry.delay(
                     method,
@@ -206,7 +207,7 @@ class Transport:
         method: str,
         path: str,
         params: Mapping[str, Any] | None,
-        query: list[tuple[str, str]],
+        url: URL,
         body: Any,
         lane: Lane,
     ) -> tuple[Response, str]:
@@ -220,8 +221,7 @@ class Transport:
         try:
             async with self.session.request(
                 method,
-                self.base_url + path,
-                params=query,
+                url,
                 json=body,
                 headers={"Authorization": authorization, "Accept": "application/json"},
                 timeout=self.timeout,

@@ -51,10 +51,19 @@ def _key(header: str) -> str:
 class TokenManager:
     """Implements `salesloft_async.hooks.AuthHook` for OAuth.
 
-    `leeway`: refresh proactively this many seconds before expiry (capped at half the token's
-    lifetime).  `clock`: epoch seconds, injectable; defaults to the app's clock, which also stamps
-    new tokens.  `on_token_saved`: called (sync or async) with each new token after it is
-    persisted, for apps that mirror tokens into their own database.
+    :param app: the OAuth application whose token endpoint refreshes the token.
+    :param store: where the token lives; share one store between every holder of the grant.
+    :param leeway: refresh proactively this many seconds before expiry (capped at half the
+        token's lifetime).
+    :param clock: epoch seconds; defaults to the app's clock, which also stamps new tokens.  Tests
+        pass a `salesloft_async.testing.ManualClock` (to the app as well) and expire a token with
+        ``clock.advance(...)`` instead of waiting.
+    :param session: the aiohttp session for token requests (default: a short-lived one each).
+    :param on_token_saved: called (sync or async) with each new token after it is persisted, for
+        apps that mirror tokens into their own database.
+    :param grant: ``"client_credentials"`` fetches a new token on expiry instead of refreshing
+        (see `client_credentials`).
+    :param scopes: scopes asked for on a client-credentials grant.
     """
 
     def __init__(

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ..clock import ManualClock
 from .faults import FaultRule
 
 __all__ = [
@@ -50,23 +51,6 @@ def page_cost(table: CostTable, page: int) -> int:
         else:
             break
     return cost
-
-
-class ManualClock:
-    """A clock tests move by hand (epoch seconds), so windows and token expiry need no sleeping."""
-
-    def __init__(self, start: float = 1_767_225_600.0) -> None:  # 2026-01-01T00:00:00Z
-        self.now = float(start)
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> float:
-        self.now += seconds
-        return self.now
-
-    def set(self, now: float) -> None:
-        self.now = float(now)
 
 
 @dataclass(frozen=True, slots=True)
