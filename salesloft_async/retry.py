@@ -19,11 +19,13 @@ cut to what is left of it.
 
 from __future__ import annotations
 
+import math
 import random
-from typing import Literal
+from typing import Any, Literal
 
 import attrs
 
+from .errors import ConfigurationError
 from .headers import parse_retry_after
 
 __all__ = ["DEFAULT_MAX_RETRY_AFTER", "Failure", "RetryPolicy", "parse_retry_after"]
@@ -35,6 +37,19 @@ Failure = Literal["status", "connect", "sent"]
 
 #: One 60-second Salesloft window plus a margin for clock skew between us and the server.
 DEFAULT_MAX_RETRY_AFTER = 75.0
+
+
+def _at_least(low: float) -> Any:
+    """An attrs validator: a finite number no less than `low`, else `ConfigurationError`."""
+
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if not ok or not math.isfinite(value) or value < low:
+            raise ConfigurationError(
+                f"RetryPolicy {attribute.name} must be a number >= {low:g}, got {value!r}"
+            )
+
+    return check
 
 
 @attrs.define(frozen=True)
@@ -52,13 +67,11 @@ class RetryPolicy:
     :param rng: the source of jitter (inject a seeded one to make tests repeatable).
     """
 
-    max_attempts: int = attrs.field(default=5, validator=attrs.validators.ge(1))
-    base: float = attrs.field(default=0.5, validator=attrs.validators.ge(0))
-    cap: float = attrs.field(default=30.0, validator=attrs.validators.ge(0))
-    max_elapsed: float = attrs.field(default=120.0, validator=attrs.validators.ge(0))
-    max_retry_after: float = attrs.field(
-        default=DEFAULT_MAX_RETRY_AFTER, validator=attrs.validators.ge(0)
-    )
+    max_attempts: int = attrs.field(default=5, validator=_at_least(1))
+    base: float = attrs.field(default=0.5, validator=_at_least(0))
+    cap: float = attrs.field(default=30.0, validator=_at_least(0))
+    max_elapsed: float = attrs.field(default=120.0, validator=_at_least(0))
+    max_retry_after: float = attrs.field(default=DEFAULT_MAX_RETRY_AFTER, validator=_at_least(0))
     retry_statuses: frozenset[int] = frozenset({429, 500, 502, 503, 504})
     rng: random.Random = attrs.field(factory=random.Random, eq=False, repr=False)
 

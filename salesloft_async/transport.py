@@ -21,6 +21,7 @@ import asyncio
 import ipaddress
 import json
 import logging
+import math
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -78,7 +79,10 @@ class Response:
 
 def check_base_url(base_url: str) -> str:
     """Refuse plain HTTP except to loopback: a bearer token must never cross a network in clear."""
-    parts = urlsplit(base_url)
+    try:
+        parts = urlsplit(base_url)
+    except (TypeError, ValueError):
+        raise ConfigurationError(f"base_url is not a URL: {base_url!r}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigurationError(f"base_url must be an http(s) URL with a host, got {base_url!r}")
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
@@ -87,6 +91,10 @@ def check_base_url(base_url: str) -> str:
             " Use https://, or http:// only to 127.0.0.1/localhost/::1 (the sandbox)."
         )
     return base_url.rstrip("/")
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
 
 
 def _is_loopback(host: str) -> bool:
@@ -286,10 +294,12 @@ class Transport:
         wall_clock: Clock = time.time,
         max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
     ):
-        if timeout <= 0:
-            raise ConfigurationError("timeout must be a positive number of seconds")
-        if max_response_size < 1:
-            raise ConfigurationError("max_response_size must be a positive number of bytes")
+        if not _positive(timeout) or not math.isfinite(timeout):
+            raise ConfigurationError(f"timeout must be a positive number of seconds: {timeout!r}")
+        if not _positive(max_response_size) or not isinstance(max_response_size, int):
+            raise ConfigurationError(
+                f"max_response_size must be a positive number of bytes: {max_response_size!r}"
+            )
         self.auth = auth
         self.base_url = check_base_url(base_url)
         self.budget = budget

@@ -387,6 +387,20 @@ async def test_an_unsendable_json_body_is_a_configuration_error(
     assert state.hits["anything"] == 0
 
 
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"base_url": "http://[::1"},
+        {"timeout": "30"},
+        {"timeout": float("nan")},
+        {"max_response_size": 1.5},
+    ],
+)
+def test_bad_client_settings_are_configuration_errors(options: dict[str, object]) -> None:
+    with pytest.raises(ConfigurationError):
+        SalesloftClient(KEY, **options)  # type: ignore[arg-type]
+
+
 async def test_a_bad_method_is_a_configuration_error(client: SalesloftClient) -> None:
     with pytest.raises(ConfigurationError, match="method"):
         await client.request("GE T", "/v2/people")

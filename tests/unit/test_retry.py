@@ -2,6 +2,7 @@ import random
 
 import pytest
 
+from salesloft_async.errors import ConfigurationError
 from salesloft_async.retry import RetryPolicy, parse_retry_after
 
 POLICY = RetryPolicy(max_attempts=4, base=1.0, cap=8.0, max_elapsed=60.0, rng=random.Random(1))
@@ -89,3 +90,12 @@ def test_the_attempt_timeout_is_cut_to_the_deadline() -> None:
     assert policy.attempt_timeout(1.0, 3.0) == 3.0
     assert policy.attempt_timeout(4.0, 3.0) == 1.0
     assert policy.attempt_timeout(5.0, 3.0) is None
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"max_attempts": 0}, {"base": -1}, {"max_elapsed": float("nan")}, {"max_retry_after": "x"}],
+)
+def test_bad_settings_are_configuration_errors(options: dict[str, object]) -> None:
+    with pytest.raises(ConfigurationError, match="RetryPolicy"):
+        RetryPolicy(**options)  # type: ignore[arg-type]
