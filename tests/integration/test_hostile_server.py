@@ -31,6 +31,7 @@ from salesloft_async.errors import (
     ResponseTooLargeError,
     SalesloftError,
 )
+from salesloft_async.pagination import Paginator
 
 KEY = "ak_hostile0123456789abcdef0123456789"
 MiB = 1024 * 1024
@@ -544,6 +545,19 @@ async def test_a_paginator_stops_on_a_server_that_does_not_advance(
         async with SalesloftClient(KEY, base_url=str(srv.make_url(""))) as sl:
             with pytest.raises(PaginationError, match="does not advance"):
                 await sl.people.list().collect()
+    finally:
+        await srv.close()
+
+
+async def test_a_keyset_paginator_stops_when_ids_do_not_grow() -> None:
+    srv = TestServer(paging_app(lambda r, n: {"data": _records(4 - 2 * n)}), host="127.0.0.1")
+    await srv.start_server()
+    try:
+        async with SalesloftClient(KEY, base_url=str(srv.make_url(""))) as sl:
+            pages = Paginator(sl.transport, "/v2/people", {}, list, mode="keyset")
+            with pytest.raises(PaginationError, match=r"answered id 1 to id\[gt\]=3"):
+                await pages.collect()
+            assert pages.pages_read == 2
     finally:
         await srv.close()
 
