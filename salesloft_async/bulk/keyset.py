@@ -33,7 +33,7 @@ from typing import Any, Protocol
 
 import attrs
 
-from ..errors import ResponseDecodeError
+from ..errors import PaginationError, ResponseDecodeError
 
 __all__ = [
     "MAX_EXACT_RESTARTS",
@@ -216,7 +216,16 @@ class Cursor:
         boundary = {record_id(r) for r, ts in zip(fresh, stamps, strict=True) if ts == last}
         if after == last:  # only possible when nothing fresh followed; keep what we knew
             boundary |= self.seen
-        return fresh, attrs.evolve(self, after=format_ts(last), seen=boundary, strict=False)
+        nxt = attrs.evolve(self, after=format_ts(last), seen=boundary, strict=False)
+        if nxt == self:
+            # A full page of records already handed over: the server ignores the filter, and the
+            # same question would get the same answer forever.
+            raise PaginationError(
+                f"keyset reading does not advance: a full page at or before {self.after} held"
+                " nothing new (the server ignores the updated_at filter); stopped instead of"
+                " looping"
+            )
+        return fresh, nxt
 
     def _advance_exact(self, page: Page, per_page: int) -> tuple[list[Record], Cursor]:
         assert self.after is not None

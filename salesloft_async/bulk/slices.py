@@ -30,7 +30,7 @@ from typing import Any, Generic, Literal, Protocol, Self, TypeVar
 
 import attrs
 
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, PaginationError
 from .checkpoint import CheckpointStore
 from .keyset import Cursor, Page, PageSource, format_ts, parse_ts, record_ts
 
@@ -433,6 +433,7 @@ class BulkRead(Generic[T]):
 
     async def _read_slice(self, sl: _Slice, out: asyncio.Queue[Any]) -> None:
         cursor = sl.cursor
+        previous: list[Any] = []
         while not cursor.done:
             if isinstance(cursor, Cursor):
                 cursor = attrs.evolve(cursor, hi=sl.hi)
@@ -443,6 +444,7 @@ class BulkRead(Generic[T]):
             if isinstance(cursor, Cursor) and cursor.hi != sl.hi:
                 cursor = attrs.evolve(cursor, hi=sl.hi)  # narrowed while the page was in flight
             fresh, nxt = cursor.advance(page, self.per_page)
+            previous = _check_progress(cursor, page, previous, self.per_page)
             sl.read += len(page.records)
             sl.density = _density(page)
             # A split must cut after everything fetched so far, handed over or not.
@@ -496,6 +498,24 @@ class BulkRead(Generic[T]):
         remaining = (hi - pos).total_seconds()
         density = sl.density if sl.density is not None else self._density
         return math.inf if density is None else density * remaining
+
+
+def _check_progress(cursor: Any, page: Page, previous: list[Any], per_page: int) -> list[Any]:
+    """The page's ids; `PaginationError` when a full page repeats the page before it.
+
+    Every next page of a slice asks for something new (a later page number, or a later
+    timestamp), so the same full page twice means the server ignores the question.  One repeat is
+    expected: when a full page shares one timestamp, page 1 of that instant is asked for next and
+    is that very page.
+    """
+    ids = [record.get("id") for record in page.records]
+    entering_exact = isinstance(cursor, Cursor) and cursor.exact_page == 1
+    if len(ids) >= per_page and ids == previous and not entering_exact:
+        raise PaginationError(
+            f"the list does not advance: asked with {cursor.params(per_page)!r}, the server"
+            " answered the same records as for the page before; stopped instead of looping"
+        )
+    return ids
 
 
 def _density(page: Page) -> float | None:

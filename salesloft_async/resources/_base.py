@@ -80,6 +80,28 @@ class Upserted(Generic[M]):
     raw: Mapping[str, Any] = attrs.field(repr=False, eq=False)
 
 
+def _path_value(op: Operation, name: str, value: Any) -> str:
+    """An id as one path segment, or `ConfigurationError` before anything is sent.
+
+    Quoting alone is not enough: ``..`` survives it and the URL would climb a level
+    (``people.get("..")`` would send ``GET /v2/``), and an id with a ``/``, a backslash or a
+    control character is a caller's mistake, never a record.
+    """
+    if value is None or isinstance(value, bool):
+        raise ConfigurationError(f"{op.name}: {name} is required (an id or a string)")
+    text = str(value)
+    if (
+        text.strip() in ("", ".", "..")
+        or text != text.strip()
+        or any(c in "/\\?#" or not c.isprintable() for c in text)
+    ):
+        raise ConfigurationError(
+            f"{op.name}: {name}={text!r} is not a usable id (empty, '.', '..', or holding"
+            " '/', '\\', '?', '#', whitespace at its ends or control characters)"
+        )
+    return text
+
+
 def _decoder(schema: str | None) -> Callable[[Any], Any]:
     """The structure function of a schema (identity for operations without one)."""
     if schema is None:
@@ -133,10 +155,7 @@ class Resource:
     def _path(op: Operation, path_args: Mapping[str, Any]) -> str:
         values: dict[str, str] = {}
         for name in op.path_params:
-            value = path_args.get(name)
-            if value is None or value == "":
-                raise ConfigurationError(f"{op.name}: {name} is required")
-            values[name] = quote(str(value), safe="")
+            values[name] = quote(_path_value(op, name, path_args.get(name)), safe="")
         return op.path.format(**values)
 
     @staticmethod
