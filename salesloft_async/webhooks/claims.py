@@ -74,8 +74,8 @@ class ClaimStore(Protocol):
 class MemoryClaimStore:
     """Claims in this process's memory, bounded.
 
-    :param max_entries: deliveries remembered at once (about 250 bytes each: 100,000 is about
-        25 MB); past it the oldest are forgotten, so a replay of one of them would run again.
+    :param max_entries: deliveries remembered at once (about 300 bytes each: 100,000 is about
+        30 MB); past it the oldest are forgotten, so a replay of one of them would run again.
     :param ttl: seconds a ``done`` delivery is remembered.
     :param clock: monotonic seconds (injected by tests).
     """
