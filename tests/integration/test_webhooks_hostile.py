@@ -164,7 +164,8 @@ async def test_two_receiver_processes_sharing_redis_run_a_duplicate_once(
             statuses = await asyncio.gather(*burst)
             late = [await post(http, url, signed("person_updated")) for url in urls]
         assert await redis.get(f"{prefix}runs") == "1"
-        assert statuses.count(204) == 1 and statuses.count(409) == 9, statuses
+        # 409 while the first runs, 204 once it is done (a slow machine may answer some late).
+        assert set(statuses) <= {204, 409} and 409 in statuses, statuses
         assert late == [204, 204]
     finally:
         for p in procs:
