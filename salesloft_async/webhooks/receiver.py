@@ -355,6 +355,8 @@ class WebhookReceiver:
         handlers = self.handlers_for(LINK_SWAP)
         if not handlers:
             return Outcome(200, "", event, {"links": {}})
+        if len(self._tasks) >= self.max_pending:
+            return Outcome(503, "too many webhook handlers in flight; retry later", event)
         answer = self._track(_answer_links(event, handlers), "webhook:link_swap")
         done, _ = await asyncio.wait({answer}, timeout=_wait(None, deadline))
         if answer not in done:
