@@ -60,14 +60,15 @@ def test_failures_exit_non_zero_with_a_clear_message(
     assert main(["export", "people", "--sandbox", "--out", str(out)]) == 2
     assert "--overwrite" in capsys.readouterr().err
     assert out.read_text() == "precious\n"
-    # a server that refuses the key: exit 1, and the message says how to resume
+    # a server that refuses the key: exit 2 (a rerun cannot help), no file, no talk of progress
     key = "ak_" + "0" * 32
     with refusing_server() as url:
         refused = ["export", "people", "--api-key", key, "--base-url", url]
-        assert main([*refused, "--out", str(tmp_path / "y.jsonl")]) == 1
+        assert main([*refused, "--out", str(tmp_path / "y.jsonl")]) == 2
     err = capsys.readouterr().err
-    assert "export failed" in err and "HTTP 401" in err
-    assert "rerun the same command to resume" in err
+    assert "HTTP 401" in err and err.count("\n") == 1
+    assert "progress is saved" not in err
+    assert not (tmp_path / "y.jsonl").exists() and not (tmp_path / "y.jsonl.ckpt").exists()
     assert key not in err
 
 
@@ -130,8 +131,9 @@ def test_token_file_credentials_and_a_base_url(
         )
         token_file = tmp_path / "token.json"
         token_file.write_text(token.to_json())
-        monkeypatch.setenv("SALESLOFT_CLIENT_ID", "sandbox-client")
-        monkeypatch.setenv("SALESLOFT_CLIENT_SECRET", "not-used-while-the-token-is-fresh")
+        # a fresh token needs no client credentials
+        monkeypatch.delenv("SALESLOFT_CLIENT_ID", raising=False)
+        monkeypatch.delenv("SALESLOFT_CLIENT_SECRET", raising=False)
         monkeypatch.setenv("SALESLOFT_BASE_URL", sb.url)
         out = tmp_path / "people.jsonl"
         argv = ["export", "people", "--token-file", str(token_file), "--out", str(out)]
