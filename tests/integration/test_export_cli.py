@@ -142,6 +142,18 @@ def test_token_file_credentials_and_a_base_url(
         assert sorted(ids) == sb.store["people"].ids
         assert "sandbox-access-token" not in capsys.readouterr().err
 
+        # once a refresh is due, the client credentials are asked for, by their flag names
+        stale = Token.from_response(
+            {"access_token": "old", "token_type": "bearer", "expires_in": 10},
+            received_at=time.time() - 3600,
+        )
+        token_file.write_text(stale.to_json())
+        again = ["export", "people", "--token-file", str(token_file), "--out", str(out) + ".2"]
+        assert main(again) == 2
+        err = capsys.readouterr().err
+        assert "needs a refresh: give --client-id/--client-secret" in err
+        assert not (tmp_path / "people.jsonl.2").exists()
+
 
 def test_sigkill_halfway_then_rerun_gives_every_line_exactly_once(tmp_path: Path) -> None:
     out = tmp_path / "people.jsonl"
@@ -178,3 +190,26 @@ def test_sigkill_halfway_then_rerun_gives_every_line_exactly_once(tmp_path: Path
     assert wrote == KILL_PEOPLE - committed
     # the pages the rest needs, plus per unfinished slice its re-read page and its last one
     assert pages <= math.ceil(wrote / 99) + 2 * unfinished + 1
+
+
+def test_ctrl_c_exits_130_saying_where_the_progress_is(tmp_path: Path) -> None:
+    out = tmp_path / "people.jsonl"
+    cmd = [sys.executable, "-m", "salesloft_async.cli", "export", "people", "--sandbox"]
+    cmd += ["--sandbox-people", "3000", "--sandbox-latency", "0.05", "--concurrency", "1"]
+    cmd += ["--out", str(out), "--progress", "off"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not Path(f"{out}.ckpt").exists():  # a page is written and checkpointed
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the export did not get going"
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert f"progress is saved in {out}.ckpt; rerun the same command to resume" in err
+    assert "Traceback" not in err
