@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import http.server
+import io
 import json
 import math
 import os
@@ -21,6 +22,8 @@ import pytest
 
 from salesloft_async.auth import Token
 from salesloft_async.cli import main
+from salesloft_async.commands.export import ExportOptions, SandboxDemo, export
+from salesloft_async.errors import ConfigurationError
 from salesloft_async.sandbox import Sandbox
 
 
@@ -213,3 +216,13 @@ def test_ctrl_c_exits_130_saying_where_the_progress_is(tmp_path: Path) -> None:
     assert proc.returncode == 130, err
     assert f"progress is saved in {out}.ckpt; rerun the same command to resume" in err
     assert "Traceback" not in err
+
+
+async def test_export_runs_from_options_without_argparse(tmp_path: Path) -> None:
+    out = tmp_path / "calls.jsonl"
+    options = ExportOptions("calls", out, sandbox=SandboxDemo(people=500), progress="off")
+    err = io.StringIO()
+    assert await export(options, err=err) == 0
+    assert len(lines_of(out)) == 50 and "wrote 50 records" in err.getvalue()
+    with pytest.raises(ConfigurationError, match="calls has no filter onwer_id"):
+        ExportOptions("calls", out, filters={"onwer_id": "1"}, api_key="ak_x")

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import re
 import stat
+import subprocess
+import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -15,6 +21,7 @@ from salesloft_async.auth import FileTokenStore, OAuthApp, OAuthError, TokenMana
 from salesloft_async.commands._common import printable
 from salesloft_async.commands.login import login_flow
 
+from .test_export_cli import sandbox_in_thread
 from .test_oauth_sandbox import start_oauth_sandbox
 
 
@@ -146,3 +153,41 @@ def test_cli_login_without_credentials_explains(
     monkeypatch.delenv("SALESLOFT_CLIENT_SECRET", raising=False)
     assert cli.main(["login", "--port", "0"]) == 2
     assert "SALESLOFT_CLIENT_ID" in capsys.readouterr().err
+
+
+def test_the_login_command_outlives_stray_callbacks(tmp_path: Path) -> None:
+    """Through the real process: strays get 400s, the command keeps waiting, the real one wins."""
+    with sandbox_in_thread(people=20, accounts=5, users=3, cadences=2) as sb:
+        token_file = tmp_path / "token.json"
+        env = {
+            **os.environ,
+            "SALESLOFT_CLIENT_ID": sb.oauth_client.client_id,
+            "SALESLOFT_CLIENT_SECRET": sb.oauth_client.client_secret,
+            "PYTHONUNBUFFERED": "1",
+        }
+        cmd = [sys.executable, "-m", "salesloft_async.cli", "login", "--base-url", sb.url]
+        cmd += ["--port", "0", "--token-file", str(token_file), "--timeout", "30"]
+        proc = subprocess.Popen(
+            cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        try:
+            assert proc.stdout is not None
+            lines = [proc.stdout.readline() for _ in range(5)]
+            authorize = next(line.strip() for line in lines if "/oauth/authorize?" in line)
+            callback = re.search(r"redirect to (\S+) \.\.\.", "".join(lines))
+            assert callback, lines
+            for query in ("", "?state=forged&code=x", "?error=access_denied", "?state=x&error=y"):
+                with pytest.raises(urllib.error.HTTPError) as stray:
+                    urllib.request.urlopen(callback.group(1) + query, timeout=10)
+                assert stray.value.code == 400
+            assert proc.poll() is None  # still waiting for the real redirect
+            with urllib.request.urlopen(authorize, timeout=10) as browser:  # follows the redirect
+                assert browser.status == 200
+            out, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        assert proc.returncode == 0, err
+        assert "Saved the token" in out and token_file.exists()
+        assert sb.counters["grant:authorization_code"] == 1
