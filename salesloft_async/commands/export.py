@@ -32,7 +32,7 @@ import typing
 from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any, Literal, TextIO
+from typing import Any, Literal, TextIO
 
 import attrs
 
@@ -40,12 +40,20 @@ from ..auth import FileTokenStore, Token, TokenManager
 from ..budget import CostBudget
 from ..bulk import _RESERVED as READER_PARAMS
 from ..bulk import BulkRead
-from ..bulk.checkpoint import OutputCheckpoint, output_digest
+from ..bulk.checkpoint import OutputCheckpoint
 from ..client import DEFAULT_BASE_URL, SalesloftClient
 from ..errors import ConfigurationError
 from ..resources import ListResource, Resources
-from ._common import EXIT_FAILED, EXIT_OK, CommandError, add_client_arguments, os_error
+from ._common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    CommandError,
+    add_client_arguments,
+    client_credentials,
+    os_error,
+)
 from ._progress import Progress, plural
+from ._resume import check_output, compare, output_opener, read_checkpoint, verify_output
 
 __all__ = [
     "ExportOptions",
@@ -297,6 +305,7 @@ def options_from_args(
             args.sandbox_people, args.sandbox_budget, args.sandbox_window, args.sandbox_latency
         )
     token_file = Path(args.token_file).expanduser() if args.token_file else None
+    client_id, client_secret = client_credentials(args, env)
     return ExportOptions(
         resource=args.resource,
         out=Path(args.out),
@@ -309,8 +318,8 @@ def options_from_args(
         # the environment fills in only what the command line left open, never beside --sandbox
         api_key=args.api_key or (None if sandbox or token_file else env.get("SALESLOFT_API_KEY")),
         token_file=token_file,
-        client_id=args.client_id or env.get("SALESLOFT_CLIENT_ID") or None,
-        client_secret=args.client_secret or env.get("SALESLOFT_CLIENT_SECRET") or None,
+        client_id=client_id,
+        client_secret=client_secret,
         token_url=args.token_url,
         base_url=args.base_url or (None if sandbox else env.get("SALESLOFT_BASE_URL")),
         budget=args.budget,
@@ -357,26 +366,26 @@ async def export(options: ExportOptions, *, err: TextIO | None = None) -> int:
     """Run one export; raises `CommandError` or a `SalesloftError` on a mistake or failure."""
     err = err or sys.stderr
     ckpt = options.checkpoint_path
-    saved = _read_checkpoint(ckpt)
+    saved = read_checkpoint(ckpt)
     if saved is not None:
-        _compare(ckpt, saved, options.identity())
-    _check_output(options, resuming=saved is not None)
+        compare(ckpt, saved, options.identity())
+    check_output(options.out, ckpt, overwrite=options.overwrite, resuming=saved is not None)
     async with contextlib.AsyncExitStack() as stack:
         client, budget = await _client(options, stack, err)
         identity = {**options.identity(), "credentials": await _whoami(client)}
         offset, digest = 0, None
         if saved is not None:
-            _compare(ckpt, saved, identity)
+            compare(ckpt, saved, identity)
             if saved.get("complete"):
                 print(
                     f"{options.out}: already complete ({ckpt} says so); delete {ckpt} to export"
                     " again"
                 )
                 return EXIT_OK
-            offset, digest = _verify_output(options.out, ckpt, saved)
+            offset, digest = verify_output(options.out, ckpt, saved)
         sink = OutputCheckpoint(
             ckpt,
-            _opener(options.out, offset, resume=saved is not None),
+            output_opener(options.out, offset, resume=saved is not None),
             identity=identity,
             offset=offset,
             digest=digest,
@@ -413,137 +422,6 @@ async def export(options: ExportOptions, *, err: TextIO | None = None) -> int:
             file=err,
         )
     return EXIT_OK
-
-
-def _read_checkpoint(ckpt: Path) -> dict[str, Any] | None:
-    """The saved export checkpoint, None when there is none; refuses anything else untouched."""
-    try:
-        text = ckpt.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-    except IsADirectoryError:
-        raise CommandError(
-            f"checkpoint {ckpt} is a directory; name a file with --checkpoint"
-        ) from None
-    except OSError as exc:
-        raise os_error(exc, "read checkpoint", "check its permissions") from None
-    try:
-        saved = json.loads(text)
-    except ValueError:
-        saved = None
-    output = saved.get("output") if isinstance(saved, dict) else None
-    if (
-        not isinstance(saved, dict)
-        or not isinstance(saved.get("belongs_to"), dict)
-        or not isinstance(output, dict)
-        or not isinstance(output.get("offset"), int)
-        or not isinstance(output.get("sha256"), str)
-    ):
-        raise CommandError(
-            f"{ckpt} is not a checkpoint of `salesloft-async export` (or one written by an older"
-            " version); nothing was changed: move it away, or give another --checkpoint"
-        )
-    return saved
-
-
-#: identity keys as the refusal names them
-_LABELS = {
-    "resource": "resource",
-    "filters": "--filter",
-    "since": "--since",
-    "until": "--until",
-    "base_url": "base URL",
-    "credentials": "credentials",
-}
-
-
-def _show(key: str, value: Any) -> str:
-    if value is None or value == []:
-        return "none"
-    if key == "filters":
-        return " ".join(f"{name}={v}" for name, v in value)
-    if key == "credentials" and isinstance(value, dict):
-        return f"team {value.get('team_id')}, user {value.get('user_id')}"
-    return str(value)
-
-
-def _compare(ckpt: Path, saved: Mapping[str, Any], identity: Mapping[str, Any]) -> None:
-    """Refuse a checkpoint that belongs to another export, naming every difference."""
-    belongs = saved["belongs_to"]
-    differences = [
-        f"{_LABELS[key]} {_show(key, belongs.get(key))} (this run: {_show(key, value)})"
-        for key, value in identity.items()
-        if belongs.get(key) != value
-    ]
-    if differences:
-        raise CommandError(
-            f"{ckpt} belongs to another export: {'; '.join(differences)}. Nothing was changed:"
-            " rerun with the checkpoint's settings, give another --out, or delete the checkpoint"
-            " and its output to start over"
-        )
-
-
-def _check_output(options: ExportOptions, *, resuming: bool) -> None:
-    out = options.out
-    directory = out.parent
-    if not directory.is_dir():
-        raise CommandError(
-            f"cannot write {out}: directory {directory} does not exist; create it or choose"
-            " another --out"
-        )
-    if out.is_dir():
-        raise CommandError(f"--out {out} is a directory; name a file inside it, e.g. {out / 'x'}")
-    if resuming or not out.exists() or options.overwrite:
-        return
-    try:
-        size = out.stat().st_size
-    except OSError as exc:
-        raise os_error(exc, "read", "choose another --out") from None
-    if size > 0:
-        raise CommandError(
-            f"{out} exists and there is no checkpoint {options.checkpoint_path} to resume from;"
-            " pass --overwrite to replace it, or choose another --out"
-        )
-
-
-def _verify_output(out: Path, ckpt: Path, saved: Mapping[str, Any]) -> tuple[int, Any]:
-    """The offset to cut the output back to, and the hash of the bytes before it.
-
-    Only an output whose first `offset` bytes hash to what the checkpoint recorded is cut: that
-    proves the checkpoint was written with this very file.
-    """
-    output = saved["output"]
-    offset, expected = output["offset"], output["sha256"]
-    advice = "Nothing was changed: delete the checkpoint and the output to start over"
-    if not out.exists():
-        if offset == 0:
-            return 0, None
-        raise CommandError(f"{out} is missing, but {ckpt} records {offset:,} bytes of it. {advice}")
-    try:
-        digest = output_digest(out, offset)
-    except OSError as exc:
-        raise os_error(exc, "read", "check its permissions") from None
-    if digest is None or digest.hexdigest() != expected:
-        raise CommandError(
-            f"{out} is not the file {ckpt} was written with (its first {offset:,} bytes differ or"
-            f" are missing). {advice}"
-        )
-    return offset, digest
-
-
-def _opener(out: Path, offset: int, *, resume: bool) -> Any:
-    def open_output() -> IO[bytes]:
-        try:
-            if resume and out.exists():
-                handle = open(out, "r+b")  # noqa: SIM115 - closed by the checkpoint
-                handle.truncate(offset)  # the lines of the page in progress at the crash
-                handle.seek(offset)
-                return handle
-            return open(out, "wb")
-        except OSError as exc:
-            raise os_error(exc, "write", "choose another --out") from None
-
-    return open_output
 
 
 async def _write(reader: AsyncIterator[Any], sink: OutputCheckpoint, out: Path) -> None:
