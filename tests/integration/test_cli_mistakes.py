@@ -177,6 +177,13 @@ def test_os_errors_are_one_line_naming_the_path_with_the_documented_code(
         assert f"--out {directory} is a directory" in line and "--overwrite" not in line
     missing = one_line(cli("export", "people", *SMALL, "--out", str(tmp_path / "no/x.jsonl")), 2)
     assert f"directory {tmp_path / 'no'} does not exist" in missing
+    # a place nobody may write to (root may write anywhere but /sys)
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    read_only = Path("/sys") if os.geteuid() == 0 else locked
+    denied = one_line(cli("export", "people", *SMALL, "--out", str(read_only / "x.jsonl")), 2)
+    assert denied.endswith(f"cannot write {read_only / 'x.jsonl'}: Permission denied; choose"
+                           " another --out")  # fmt: skip
     # a device that is always full: the disk fails while running (1), naming the file
     full = one_line(cli("export", "people", *SMALL, "--out", "/dev/full"), 1)
     assert full.endswith("cannot write /dev/full: No space left on device; free space or fix"
