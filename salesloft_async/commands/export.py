@@ -30,7 +30,7 @@ import sys
 import time
 import typing
 from collections.abc import AsyncIterator, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
@@ -219,8 +219,9 @@ class ExportOptions:
         return {
             "resource": self.resource,
             "filters": pairs,
-            "since": self.since.isoformat() if self.since else None,
-            "until": self.until.isoformat() if self.until else None,
+            # one instant, one text: 02:00+02:00 is the same --since as 00:00Z
+            "since": self.since.astimezone(UTC).isoformat() if self.since else None,
+            "until": self.until.astimezone(UTC).isoformat() if self.until else None,
             "base_url": self.url,
         }
 

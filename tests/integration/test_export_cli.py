@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -226,3 +227,8 @@ async def test_export_runs_from_options_without_argparse(tmp_path: Path) -> None
     assert len(lines_of(out)) == 50 and "wrote 50 records" in err.getvalue()
     with pytest.raises(ConfigurationError, match="calls has no filter onwer_id"):
         ExportOptions("calls", out, filters={"onwer_id": "1"}, api_key="ak_x")
+    # one instant is one --since, whatever its time zone
+    paris = datetime(2026, 1, 1, 1, tzinfo=timezone(timedelta(hours=1)))
+    utc = datetime(2026, 1, 1, tzinfo=UTC)
+    same = [ExportOptions("calls", out, since=t, api_key="k").identity() for t in (paris, utc)]
+    assert same[0] == same[1] and same[0]["since"] == "2026-01-01T00:00:00+00:00"
