@@ -121,6 +121,7 @@ async def login_flow(
     """
     done: asyncio.Future[Token] = asyncio.get_running_loop().create_future()
     pending: dict[str, str] = {}
+    claimed: list[web.Request] = []  # the one request whose code is exchanged
 
     async def callback(request: web.Request) -> web.Response:
         query = request.query
@@ -133,8 +134,8 @@ async def login_flow(
             )
         if not query.get("code") and not query.get("error"):
             return _page(400, "No authorization code", "This request carries no code; ignored.")
-        if "claimed" not in pending:
-            pending["claimed"] = "1"  # before the first await: a second request must not pass
+        if not claimed:
+            claimed.append(request)  # before the first await: a second request must not pass
             try:
                 cb = OAuthApp.parse_callback(query)
                 token = await app.exchange_code(
