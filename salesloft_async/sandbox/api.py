@@ -212,7 +212,7 @@ class Api:
         elif resource == "accounts":
             check_account(self.store, record, rid)
         elif resource == "webhook_subscriptions":
-            check_subscription(record)
+            check_subscription(record, allow_remote=self.sb.config.allow_remote_webhooks)
             if record.get("enabled") is None:
                 record["enabled"] = True
             record.setdefault("tenant_id", 1)

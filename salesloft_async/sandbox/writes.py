@@ -9,8 +9,10 @@ and a last name; emails and account domains are unique).
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..spec import Operation, Param
+from ..transport import _is_loopback as is_loopback
 from ..webhooks.events import EVENT_TYPES as DOCUMENTED_EVENT_TYPES
 from .query import QueryError
 from .resources import REF_TARGETS
@@ -167,12 +169,18 @@ def person_derived(record: Record) -> None:
 EVENT_TYPES = frozenset(DOCUMENTED_EVENT_TYPES)
 
 
-def check_subscription(record: Record) -> None:
+def check_subscription(record: Record, *, allow_remote: bool = False) -> None:
     errors: dict[str, list[str]] = {}
     if record.get("event_type") not in EVENT_TYPES:
         errors["event_type"] = ["is not a supported event type"]
     url = record.get("callback_url")
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         errors["callback_url"] = ["must be an http(s) URL"]
+    elif not allow_remote and not is_loopback(urlsplit(url).hostname or ""):
+        errors["callback_url"] = [
+            "must be a loopback URL (127.0.0.1, localhost, ::1): this sandbox delivers webhooks"
+            " only on this machine; start it with --allow-remote-webhooks"
+            " (Sandbox(allow_remote_webhooks=True)) to deliver elsewhere"
+        ]
     if errors:
         raise QueryError(errors)
