@@ -150,8 +150,11 @@ class Transport:
         json: Any = None,
         lane: Lane = "interactive",
         expect: Expect = "any",
+        idempotent: bool = False,
     ) -> Response:
-        """Send one logical request, retrying per the policy, and decode its answer."""
+        """Send one logical request, retrying per the policy, and decode its answer.
+
+        `idempotent` marks a POST that is safe to resend (it carries an `idempotency_key`)."""
         method = method.upper()
         if not path.startswith("/"):
             raise ConfigurationError(f"path must start with '/', got {path!r}")
@@ -172,6 +175,7 @@ class Transport:
                     status=failed.status,
                     retry_after=failed.retry_after,
                     budget_waits=bool(self.budget and self.budget.handles_rate_limit),
+                    idempotent=idempotent,
                 )
                 if wait is None:
                     raise failed.error from None

@@ -1,19 +1,26 @@
-"""Regenerate everything derived from Salesloft's OpenAPI v2 definition.
+"""Regenerate everything derived from Salesloft's API definitions.
 
-    python tools/generate.py [path/to/salesloft-v2-openapi.yaml] [--samples PATH]
+    python tools/generate.py [--check] [path/to/salesloft-v2-openapi.yaml]
+        [--current salesloft-postman-openapi.yml] [--fields current-api-fields.yaml]
+        [--samples PATH]
 
 (with the dev environment's python, e.g. `.venv/bin/python`: it needs PyYAML and ruff).  The
-definition defaults to ../shared/reference/salesloft-v2-openapi.yaml as laid out on the project's
-machines.  Writes, from the one definition file:
-  - salesloft_async/_operations.py     the operation table (OPERATIONS, SCHEMAS)
+inputs default to ../shared/reference/ as laid out on the project's machines: the older v2
+definition, the current operation list (a conversion of Salesloft's Postman collection, read by
+`current_api.py`, which also says how each of its garbled entries is read) and the field facts
+of the resources only the current list has.  Writes:
+  - salesloft_async/_operations.py     the operation table (OPERATIONS, SCHEMAS, both definitions)
   - salesloft_async/models/_generated.py  one attrs class per schema + fast structure functions
   - salesloft_async/resources/_generated.py  typed resource classes (signatures from the parameters)
-  - README.md (its operations table)    every operation -> the method that calls it
+  - docs/operations.md                  every operation -> the method that calls it
+  - README.md (a summary between its markers: counts and a link)
   - tests/fixtures/connector_samples.json  the connector's sample records (if --samples exists)
 
+`--check` renders everything in memory and fails, naming the files, if a committed output differs.
+
 Where the definition is wrong (a wrong response schema, a list declared as one record, a body
-field typed as strings that holds objects), the fix is a table in this file, never an edit of a
-generated file: DEFINITION_FIXES, BODY_TYPE_FIXES.
+field typed as strings that holds objects), the fix is a table in this file or in
+`current_api.py`, never an edit of a generated file: DEFINITION_FIXES, BODY_TYPE_FIXES, READINGS.
 
 Everything it writes is committed; rerunning it on the same definition must give the same bytes.
 The outputs are formatted with ruff so that `ruff format --check` passes on them.
@@ -35,9 +42,24 @@ from typing import Any
 
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import current_api
+
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
-DEFAULT_SPEC = ROOT.parent / "shared" / "reference" / "salesloft-v2-openapi.yaml"
+OPERATIONS_DOC = ROOT / "docs" / "operations.md"
+#: ../shared/reference beside the checkout (or beside the folder of worktrees holding it)
+REFERENCE = next(
+    (
+        p / "shared" / "reference"
+        for p in (ROOT.parent, ROOT.parent.parent)
+        if (p / "shared").is_dir()
+    ),
+    ROOT.parent / "shared" / "reference",
+)
+DEFAULT_SPEC = REFERENCE / "salesloft-v2-openapi.yaml"
+DEFAULT_CURRENT = REFERENCE / "salesloft-postman-openapi.yml"
+DEFAULT_FIELDS = REFERENCE / "current-api-fields.yaml"
 COMMAND = "python tools/generate.py"
 
 
@@ -73,6 +95,18 @@ RESOURCE_RENAMES: dict[str, str] = {
     "meetings/settings": "meetings",
     "meetings/settings/searches": "meetings",
     "calendar/events/upsert": "calendar_events",
+    # resources only the current operation list has
+    "integrations/signals/registrations": "signal_registrations",
+    "integrations/signals/registrations/plays": "play_registrations",
+    "external/configurations": "external_configurations",
+    "external/mappings": "external_mappings",
+    "data_control/account_redaction": "data_control",
+    "data_control/account_and_people_redaction": "data_control",
+    "data_control/people_soft_deletion": "data_control",
+    "data_control/right_to_be_forgotten": "data_control",
+    "data_control/requests": "data_control_requests",
+    "meetings/reschedule_links": "meeting_reschedule_links",
+    "tasks/counts": "tasks",
 }
 
 # (METHOD, path without .json) -> (action, operation name) for the verbs CRUD does not cover.
@@ -85,6 +119,27 @@ SPECIAL_ACTIONS: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/v2/bulk_jobs/{bulk_jobs_id}/job_data"): ("list_job_data", "list_bulk_job_data"),
     ("POST", "/v2/bulk_jobs/{bulk_jobs_id}/job_data"): ("create_job_data", "create_bulk_job_data"),
     ("GET", "/v2/bulk_jobs/{bulk_jobs_id}/results"): ("list_results", "list_bulk_job_results"),
+    # operations only the current list has
+    ("GET", "/v2/conversations/{id}/extensive"): ("get_extensive", "get_conversation_extensive"),
+    ("GET", "/v2/conversations/{id}/recording"): ("get_recording", "get_conversation_recording"),
+    ("GET", "/v2/transcriptions/{id}/artifact"): ("get_artifact", "get_transcription_artifact"),
+    ("GET", "/v2/transcriptions/{id}/sentences"): (
+        "list_sentences",
+        "list_transcription_sentences",
+    ),
+    ("GET", "/v2/tasks/counts"): ("counts", "get_task_counts"),
+    ("GET", "/v2/profiles"): ("get", "get_profiles"),
+    ("POST", "/v2/email_missing_tags"): ("check", "check_email_missing_tags"),
+    ("POST", "/v2/data_control/account_redaction"): ("redact_account", "redact_account"),
+    ("POST", "/v2/data_control/account_and_people_redaction"): (
+        "redact_account_and_people",
+        "redact_account_and_people",
+    ),
+    ("POST", "/v2/data_control/people_soft_deletion"): (
+        "soft_delete_people",
+        "soft_delete_people",
+    ),
+    ("POST", "/v2/data_control/right_to_be_forgotten"): ("forget_people", "forget_people"),
 }
 
 # Where the definition is wrong: (METHOD, path) -> (schema, returns).  Each is checked against
@@ -292,6 +347,34 @@ def build_operations(spec: dict[str, Any]) -> list[Operation]:
     return ops
 
 
+#: "Possible values are: a, b" and its variants, in a field's description
+CHOICES_TEXT = re.compile(
+    r"(?:possible values are|valid (?:options|values) are|must be one of)\s*:?\s*([^.\n]*)", re.I
+)
+
+
+def field_choices(prop: dict[str, Any]) -> tuple[str, ...]:
+    """The values a field's enum or description lists, when each is a plain word."""
+    if prop.get("enum"):
+        return tuple(str(v) for v in prop["enum"])
+    m = CHOICES_TEXT.search(prop.get("description") or "")
+    if not m:
+        return ()
+    values = [v.strip(" '\"") for v in m.group(1).split(",")]
+    if values and all(re.fullmatch(r"[A-Za-z0-9_\-]+", v) for v in values):
+        return tuple(values)
+    return ()
+
+
+def field_example(prop: dict[str, Any]) -> str:
+    """A string field's example, as the form its seed values take (scalars only)."""
+    value = prop.get("example")
+    if prop.get("type") != "string" or not isinstance(value, str | int) or isinstance(value, bool):
+        return ""
+    text = str(value)
+    return text if len(text) <= 40 and text.isascii() and "\n" not in text else ""
+
+
 def field_for(name: str, prop: dict[str, Any]) -> Field:
     if "$ref" in prop:
         return Field(name, "object", ref=ref_name(prop["$ref"]))
@@ -302,7 +385,13 @@ def field_for(name: str, prop: dict[str, Any]) -> Field:
             return Field(name, "object", array=True, ref=ref_name(items["$ref"]))
         return Field(name, param_type(items), array=True)  # type: ignore[arg-type]
     fmt = prop.get("format", "")
-    return Field(name, param_type(prop), format=fmt if fmt == "date" else "")  # type: ignore[arg-type]
+    return Field(
+        name,
+        param_type(prop),  # type: ignore[arg-type]
+        format=fmt if fmt == "date" else "",
+        choices=field_choices(prop) if t == "string" else (),
+        example=field_example(prop),
+    )
 
 
 def build_schemas(spec: dict[str, Any]) -> dict[str, Schema]:
@@ -311,6 +400,143 @@ def build_schemas(spec: dict[str, Any]) -> dict[str, Schema]:
         props = sch.get("properties") or {}
         out[name] = Schema(name, tuple(field_for(n, p) for n, p in sorted(props.items())))
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The current operation list: merged into the older definition's operations
+# ---------------------------------------------------------------------------------------------
+
+#: (older op name) -> (METHOD, path as the older file writes it)
+OlderEntry = tuple[str, str, str]
+#: (METHOD, path as the conversion writes it, op name or "", read METHOD, read path, reading)
+CurrentRow = tuple[str, str, str, str, str, str]
+
+
+def older_entries(spec: dict[str, Any], ops: list[Operation]) -> list[OlderEntry]:
+    by_key = {(o.method, o.path): o.name for o in ops}
+    out: list[OlderEntry] = []
+    for raw_path, item in spec["paths"].items():
+        for method_lc in item:
+            if method_lc in ("get", "post", "put", "delete"):
+                method = method_lc.upper()
+                out.append((method, raw_path, by_key[(method, strip_json(raw_path))]))
+    return out
+
+
+def merge_current(
+    ops: list[Operation], current: dict[str, Any]
+) -> tuple[list[Operation], list[CurrentRow]]:
+    """The older operations, plus every operation only the current list has, plus the params it
+    adds to shared ones; and one row per entry of the current list saying what serves it."""
+    entries, by_read = current_api.read_current(current)
+    index = {(o.method, current_api.shape(o.path)): i for i, o in enumerate(ops)}
+    merged = list(ops)
+    for (method, path), raw in by_read.items():
+        at = index.get((method, current_api.shape(path)))
+        if at is not None:
+            merged[at] = _with_added_params(merged[at], raw)
+    for (method, path), raw in by_read.items():
+        if (method, current_api.shape(path)) in index:
+            continue
+        if any(
+            e.read_method == method
+            and e.read_path == path
+            and (e.method, e.raw_path) in current_api.NOT_RESOURCES
+            for e in entries
+        ):
+            continue
+        op = new_operation(method, path, raw, merged)
+        index[(method, current_api.shape(path))] = len(merged)
+        merged.append(op)
+    for (method, path), (summary, _source) in current_api.EXTRA_OPERATIONS.items():
+        params = [{"in": "query", "name": n} for n in current_api.N6_PARAMS]
+        op = new_operation(method, path, {"summary": summary, "parameters": params}, merged)
+        index[(method, current_api.shape(path))] = len(merged)
+        merged.append(op)
+    names = {(o.method, current_api.shape(o.path)): o.name for o in merged}
+    rows: list[CurrentRow] = []
+    for e in entries:
+        name = names.get((e.read_method, current_api.shape(e.read_path)), "")
+        why = e.reading or current_api.NOT_RESOURCES.get((e.method, e.raw_path), "")
+        rows.append((e.method, e.raw_path, name, e.read_method, e.read_path, why))
+    seen: set[str] = set()
+    for o in merged:
+        if o.name in seen:
+            raise SystemExit(f"duplicate operation name {o.name}: add it to SPECIAL_ACTIONS")
+        seen.add(o.name)
+    return merged, rows
+
+
+def _with_added_params(op: Operation, raw: dict[str, Any]) -> Operation:
+    params = [p for p in raw.get("parameters") or [] if p.get("in") == "query"]
+    rb = raw.get("requestBody") or {}
+    for media in (rb.get("content") or {}).values():
+        example = (media.get("schema") or {}).get("example") or {}
+        params += [{"in": "body", "name": k} for k in example if isinstance(example, dict)]
+    have = {p.name for p in (*op.query, *op.body)}
+    query = current_api.added_params(Param, [p for p in params if p.get("in") == "query"], have)
+    body = current_api.added_params(Param, [p for p in params if p.get("in") == "body"], have)
+    if not query and not body:
+        return op
+    return dataclasses.replace(
+        op,
+        query=tuple(sorted((*op.query, *query), key=lambda p: p.name)) if query else op.query,
+        body=tuple(sorted((*op.body, *body), key=lambda p: p.name)) if body else op.body,
+    )
+
+
+def new_operation(method: str, path: str, raw: dict[str, Any], known: list[Operation]) -> Operation:
+    """An operation only the current list has, typed from its names and the resource's facts."""
+    resource = resource_for(path)
+    tail = path.rsplit("}/", 1)[1] if "}/" in path else ""
+    key = f"{resource}:{tail}" if tail else resource
+    special = SPECIAL_ACTIONS.get((method, path))
+    ends_in_id = path.endswith("}")
+    if special:
+        action, name = special
+    else:
+        action = {"POST": "create", "PUT": "update", "DELETE": "delete"}.get(
+            method, "get" if ends_in_id else "list"
+        )
+        name = f"{action}_{resource}"
+    if method == "DELETE":
+        returns = "none"
+    elif action.startswith("list"):
+        returns = "list"
+    else:
+        returns = "object"
+    facts = current_api.LIST_FACTS.get(key) if returns == "list" else None
+    raw_params = raw.get("parameters") or []
+    if (method, path) == ("GET", "/v2/external/configurations"):
+        raw_params = [p for p in raw_params if p.get("name") not in current_api.N6_PARAMS]
+    query = current_api.query_params(Param, resource, raw_params, facts) if method == "GET" else ()
+    body = current_api.body_params(Param, resource, raw) if method in ("POST", "PUT") else ()
+    schema = current_api.SCHEMA_OF.get(key, ("", ""))[1] or None
+    if schema is None:  # a new method on a resource the older file has: its records' schema
+        schema = next(
+            (
+                o.schema
+                for o in known
+                if o.resource == resource and o.schema and o.action in ("list", "get")
+            ),
+            None,
+        )
+    names = {q.name for q in query}
+    path_params = tuple(re.findall(r"\{(\w+)\}", path))
+    return Operation(
+        name=name,
+        method=method,  # type: ignore[arg-type]
+        path=path,
+        resource=resource,
+        action=action,
+        path_params=path_params,
+        query=query,
+        body=body,
+        schema=schema,
+        returns=returns,  # type: ignore[arg-type]
+        paged=returns == "list" and {"page", "per_page"} <= names,
+        summary=first_line(raw.get("summary", "")),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -351,21 +577,45 @@ def header(source: Path) -> str:
     )
 
 
-def render_operations(ops: list[Operation], schemas: dict[str, Schema], source: Path) -> str:
+def render_operations(
+    ops: list[Operation],
+    schemas: dict[str, Schema],
+    source: Path,
+    older: list[OlderEntry],
+    current: list[CurrentRow],
+) -> str:
     lines = [
         header(source),
-        '"""The operation table of the Salesloft v2 definition (see `salesloft_async.spec`)."""',
+        '"""The operation table of the Salesloft v2 API (see `salesloft_async.spec`).',
+        "",
+        "OLDER_DEFINITION and CURRENT_DEFINITION list every operation of the two definitions",
+        "as written there, and the operation of OPERATIONS that serves it; a garbled entry of the",
+        "current list carries the reading chosen for it (tools/current_api.py says why).",
+        '"""',
         "",
         "from __future__ import annotations",
         "",
         "from .spec import Field, Operation, Param, Schema",
         "",
-        '__all__ = ["OPERATIONS", "SCHEMAS"]',
+        '__all__ = ["CURRENT_DEFINITION", "OLDER_DEFINITION", "OPERATIONS", "SCHEMAS"]',
         "",
         "OPERATIONS: tuple[Operation, ...] = (",
     ]
     for o in ops:
         lines.append(f"    {lit(o)},")
+    lines.append(")")
+    lines.append("")
+    lines.append("#: salesloft-v2-openapi.yaml: (METHOD, path as written, operation name)")
+    lines.append("OLDER_DEFINITION: tuple[tuple[str, str, str], ...] = (")
+    lines += [f"    {row!r}," for row in older]
+    lines.append(")")
+    lines.append("")
+    lines.append(
+        "#: salesloft-postman-openapi.yml: (METHOD, path as written, operation name or '',"
+        " METHOD read, path read, the reading or where else it is served)"
+    )
+    lines.append("CURRENT_DEFINITION: tuple[tuple[str, str, str, str, str, str], ...] = (")
+    lines += [f"    {row!r}," for row in current]
     lines.append(")")
     lines.append("")
     lines.append("SCHEMAS: dict[str, Schema] = {")
@@ -454,11 +704,15 @@ def snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
-def model_field(f: Field) -> tuple[str, str]:
+#: (schema, field) -> reference class, for the schemas built from the fields file
+FIELD_REF_CLASSES: dict[tuple[str, str], str] = {}
+
+
+def model_field(f: Field, schema: str = "") -> tuple[str, str]:
     """(annotation, decode expression) of one field; `v` is the raw value expression."""
     v = f"g({f.name!r})"
     if f.ref == REF_SCHEMA:
-        cls = REF_CLASSES.get(f.name, "Ref")
+        cls = FIELD_REF_CLASSES.get((schema, f.name)) or REF_CLASSES.get(f.name, "Ref")
         if f.array:
             return f"list[{cls}] | None", f"to_refs({v}, {cls})"
         return f"{cls} | None", f"to_ref({v}, {cls})"
@@ -487,8 +741,7 @@ def doc_line(text: str, limit: int = 96) -> str:
     return line
 
 
-def render_models(spec: dict[str, Any], schemas: dict[str, Schema], source: Path) -> str:
-    raw_schemas = spec["components"]["schemas"]
+def render_models(raw_schemas: dict[str, Any], schemas: dict[str, Schema], source: Path) -> str:
     out = [
         header(source),
         '"""One attrs class per schema of the definition, and a fast structure function for each.',
@@ -509,7 +762,7 @@ def render_models(spec: dict[str, Any], schemas: dict[str, Schema], source: Path
         "from ._decode import to_date, to_datetime, to_list, to_model, to_ref, to_refs",
         "from .refs import (",
     ]
-    refs_used = sorted({*REF_CLASSES.values(), "Ref"})
+    refs_used = sorted({*REF_CLASSES.values(), *FIELD_REF_CLASSES.values(), "Ref"})
     out += [f"    {r}," for r in refs_used]
     out += [")", ""]
     names = list(schemas)
@@ -526,7 +779,7 @@ def render_models(spec: dict[str, Any], schemas: dict[str, Schema], source: Path
         mapping = {f.name: attr_name(f.name) for f in sch.fields}
         out.append(f"    _json_to_attr: ClassVar[dict[str, str]] = {mapping!r}")
         for f in sch.fields:
-            ann, _ = model_field(f)
+            ann, _ = model_field(f, name)
             d = doc_line(props.get(f.name, {}).get("description", ""))
             if d:
                 out.append(f"    #: {d}")
@@ -544,7 +797,7 @@ def render_models(spec: dict[str, Any], schemas: dict[str, Schema], source: Path
             f"    return {name}(",
         ]
         for f in sch.fields:
-            _, expr = model_field(f)
+            _, expr = model_field(f, name)
             out.append(f"        {attr_name(f.name)}={expr},")
         out += ["        raw=d,", "    )", ""]
     out += ["", "MODELS: dict[str, type[Model]] = {"]
@@ -568,6 +821,7 @@ def camel(name: str) -> str:
 
 
 def arg_name(name: str, taken: set[str]) -> str:
+    name = re.sub(r"\W+", "_", name).strip("_") if "[" in name else name  # title[_starts_with]
     py = name.lstrip("_") or name
     if name.startswith("_") or keyword.iskeyword(py) or py in RESERVED_ARGS or py in taken:
         py += "_"
@@ -600,7 +854,7 @@ def query_annotation(p: Param) -> str:
     if lit_ := literal(p):
         return lit_
     if p.range:
-        return "IdRange" if p.type == "integer" else "DatetimeRange"
+        return {"integer": "IdRange", "number": "NumberRange"}.get(p.type, "DatetimeRange")
     if p.array:
         inner = {"integer": "int | str", "number": "float", "boolean": "bool"}.get(p.type, "str")
         return f"Sequence[{inner}]"
@@ -760,7 +1014,16 @@ def render_resources(ops: list[Operation], source: Path) -> str:
         ")",
         "from ..pagination import Paginator",
         "from ..spec import Operation",
-        "from ._base import UNSET, DatetimeRange, IdRange, ListResource, Resource, Unset, Upserted",
+        "from ._base import (",
+        "    UNSET,",
+        "    DatetimeRange,",
+        "    IdRange,",
+        "    ListResource,",
+        "    NumberRange,",
+        "    Resource,",
+        "    Unset,",
+        "    Upserted,",
+        ")",
         "",
         "_OPS: dict[str, Operation] = {op.name: op for op in OPERATIONS}",
         "",
@@ -781,9 +1044,7 @@ def render_resources(ops: list[Operation], source: Path) -> str:
         out.append(f"    operations: ClassVar[Mapping[str, Operation]] = {{{ops_map}}}")
         if lst and lst.schema:
             qnames = {q.name for q in lst.query}
-            cursor = any(q.name == "updated_at" and q.range for q in lst.query) and (
-                "sort_by" in qnames
-            )
+            cursor = reads_by_cursor(lst)
             out.append(f"    list_path: ClassVar[str] = {lst.path!r}")
             out.append(f"    model: ClassVar[type[{lst.schema}]] = {lst.schema}")
             out.append(f"    supports_updated_at_cursor: ClassVar[bool] = {cursor}")
@@ -795,6 +1056,16 @@ def render_resources(ops: list[Operation], source: Path) -> str:
     return "\n".join(out) + "\n"
 
 
+def reads_by_cursor(op: Operation) -> bool:
+    """Whether a list filters by an `updated_at` range and sorts by `updated_at`: read_all's
+    keyset cursor (cost 1 a page); any other paged list is read by page numbers."""
+    sort_by = next((q for q in op.query if q.name == "sort_by"), None)
+    sortable = sort_by is not None and (
+        "must be one of" not in sort_by.description or "updated_at" in sort_by.description
+    )
+    return any(q.name == "updated_at" and q.range for q in op.query) and sortable
+
+
 def call_of(op: Operation) -> str:
     args = [*op.path_params]
     if op.body or op.query:
@@ -802,45 +1073,155 @@ def call_of(op: Operation) -> str:
     return f"sl.{op.resource}.{op.action}({', '.join(args)})"
 
 
-README_BEGIN = "<!-- operations table: generated by `python tools/generate.py`; do not edit -->"
-README_END = "<!-- end of operations table -->"
+README_BEGIN = "<!-- operations summary: generated by `python tools/generate.py`; do not edit -->"
+README_END = "<!-- end of operations summary -->"
+DOC_LINK = "docs/operations.md"
 
 
-def render_docs(ops: list[Operation], source: Path) -> str:
-    """The README's operation table (spliced between README_BEGIN and README_END)."""
+@dataclass(frozen=True)
+class Surface:
+    """What the docs say about the surface: the operations and where they came from."""
+
+    ops: list[Operation]
+    older: list[OlderEntry]
+    current: list[CurrentRow]
+    schemas: dict[str, Schema]
+    no_facts: list[str]
+
+
+def _returns(op: Operation) -> str:
+    if op.returns == "list" and not (op.method in ("POST", "PUT") and not op.paged):
+        return f"`Paginator[{op.schema}]`"
+    if op.returns == "none":
+        return "`None`"
+    if op.schema in UPSERT_KEYS:
+        return f"`Upserted[{UPSERT_KEYS[op.schema][1]}]`"
+    if op.returns == "list":
+        return f"`list[{op.schema}]`"
+    return f"`{op.schema}`"
+
+
+def reading_strategies(ops: list[Operation]) -> dict[str, list[str]]:
+    """List resources by how read_all reads them."""
+    out: dict[str, list[str]] = {"keyset": [], "pages": [], "id": [], "single": []}
+    for op in ops:
+        if op.action != "list":
+            continue
+        if op.paged and reads_by_cursor(op):
+            out["keyset"].append(op.resource)
+        elif op.paged:
+            out["pages"].append(op.resource)
+        elif any(q.name == "id" and q.range for q in op.query):
+            out["id"].append(op.resource)
+        else:
+            out["single"].append(op.resource)
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def _counts(s: Surface) -> str:
+    older = {e[2] for e in s.older}
+    served = {r[2] for r in s.current if r[2]}
+    from_current = len(served - older)
+    extra = len(current_api.EXTRA_OPERATIONS)
+    return (
+        f"{len(s.ops)} operations: the {len(older)} of the older v2 definition, {from_current}"
+        f" that only Salesloft's current operation list has, and {extra} that list leaves out but"
+        f" Salesloft's documentation shows (the current list's {len(s.current)} entries are"
+        f" {len(served)} of these operations plus the OAuth token request)"
+    )
+
+
+def render_readme_summary(s: Surface) -> str:
+    """The README's short account of the surface (spliced between README_BEGIN and README_END)."""
+    ways = reading_strategies(s.ops)
+
+    def names(key: str) -> str:
+        return ", ".join(f"`{n}`" for n in ways[key])
+
+    return "\n".join(
+        [
+            README_BEGIN,
+            "",
+            f"{_counts(s)}, {len(s.schemas)} models. [{DOC_LINK}]({DOC_LINK}) lists every"
+            " operation, the method that calls it and what it returns, and how each garbled"
+            " entry of the current list is read.",
+            "",
+            "`read_all` and `export` read each list the cheapest way its definition allows:",
+            "",
+            f"- **cost 1 per page** (an `updated_at` cursor): {names('keyset')};",
+            f"- **cost 1 per page** (an `id[gt]` cursor): {names('id')};",
+            f"- **one request** (not paged): {names('single')};",
+            "- **page numbers, paying deep-page costs** (no `updated_at` cursor):"
+            f" {names('pages')}.",
+            "",
+            "Models without field facts (`id`, timestamps, the rest in `extra`): "
+            + ", ".join(f"`{n}`" for n in s.no_facts)
+            + ".",
+            "",
+            README_END,
+        ]
+    )
+
+
+def render_operations_doc(s: Surface) -> str:
+    """docs/operations.md: every operation, and every entry of both definitions."""
     lines = [
-        README_BEGIN,
+        "<!-- generated by `python tools/generate.py`; do not edit -->",
         "",
-        f"Every operation of `{source.name}` ({len(ops)} operations) and the method that calls it.",
-        "Lists return a `Paginator` (`async for record in ...`, `.pages()`); the rest are awaited.",
+        "# Every operation",
+        "",
+        f"{_counts(s)}. Lists return a `Paginator` (`async for record in ...`, `.pages()`);"
+        " the rest are awaited.",
         "",
         "| HTTP | Path | Method | Returns | Summary |",
         "| --- | --- | --- | --- | --- |",
     ]
-    for op in sorted(ops, key=lambda o: (o.resource, o.path, o.method)):
-        if op.returns == "list" and not (op.method in ("POST", "PUT") and not op.paged):
-            ret = f"`Paginator[{op.schema}]`"
-        elif op.returns == "none":
-            ret = "`None`"
-        elif op.schema in UPSERT_KEYS:
-            ret = f"`Upserted[{UPSERT_KEYS[op.schema][1]}]`"
-        elif op.returns == "list":
-            ret = f"`list[{op.schema}]`"
-        else:
-            ret = f"`{op.schema}`"
+    for op in sorted(s.ops, key=lambda o: (o.resource, o.path, o.method)):
         summary = doc_line(op.summary, 90).replace("|", "\\|")
-        lines.append(f"| {op.method} | `{op.path}` | `{call_of(op)}` | {ret} | {summary} |")
-    lines += ["", README_END]
+        lines.append(
+            f"| {op.method} | `{op.path}` | `{call_of(op)}` | {_returns(op)} | {summary} |"
+        )
+    lines += [
+        "",
+        "## How the current operation list is read",
+        "",
+        "The current list (a conversion of Salesloft's Postman collection) has a few garbled"
+        " entries; each is read as what it evidently is (`tools/current_api.py`, `READINGS`):",
+        "",
+        "| As written | Read as | Why |",
+        "| --- | --- | --- |",
+    ]
+    for method, raw, _name, rmethod, rpath, why in s.current:
+        if why:
+            why_text = why.replace("|", "\\|")
+            lines.append(f"| {method} `{raw}` | {rmethod} `{rpath}` | {why_text} |")
+    for (method, path), (summary, source) in current_api.EXTRA_OPERATIONS.items():
+        lines.append(f"| (absent) | {method} `{path}` | {summary}: {source} |")
+    older_only = sorted(
+        f"{o.method} `{o.path}`"
+        for o in s.ops
+        if o.name in {e[2] for e in s.older} and o.name not in {r[2] for r in s.current}
+    )
+    lines += [
+        "",
+        "Kept although the current list drops them (no source says they are gone): "
+        + ", ".join(older_only)
+        + ".",
+        "",
+        "Models without field facts in any source (`id`, `created_at`, `updated_at`, the rest"
+        " in `extra`): " + ", ".join(f"`{n}`" for n in s.no_facts) + ".",
+        "",
+    ]
     return "\n".join(lines)
 
 
-def splice_readme(table: str) -> str:
-    """The README with its operation table replaced by `table`."""
+def splice_readme(summary: str) -> str:
+    """The README with its operations summary replaced by `summary`."""
     text = README.read_text()
     begin, end = text.find(README_BEGIN), text.find(README_END)
     if begin < 0 or end < begin:
-        raise SystemExit(f"{README}: no operations table markers to write between")
-    return text[:begin] + table + text[end + len(README_END) :]
+        raise SystemExit(f"{README}: no operations summary markers to write between")
+    return text[:begin] + summary + text[end + len(README_END) :]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -966,30 +1347,50 @@ def ruff_format(paths: list[Path]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("spec", nargs="?", type=Path, default=DEFAULT_SPEC)
+    parser.add_argument("--current", type=Path, default=DEFAULT_CURRENT)
+    parser.add_argument("--fields", type=Path, default=DEFAULT_FIELDS)
     parser.add_argument(
         "--samples",
         type=Path,
         default=DEFAULT_SAMPLES,
         help="the connector's sample payloads; skipped (fixture kept) when the file is absent",
     )
+    parser.add_argument(
+        "--check", action="store_true", help="write nothing; fail if an output would change"
+    )
     args = parser.parse_args(argv)
     spec = yaml.safe_load(args.spec.read_text())
-    ops = build_operations(spec)
+    current = yaml.safe_load(args.current.read_text())
+    facts = yaml.safe_load(args.fields.read_text())
+    older_ops = build_operations(spec)
+    ops, current_rows = merge_current(older_ops, current)
     schemas = build_schemas(spec)
+    new_schemas, new_raw, ref_classes = current_api.build_schemas(Field, Schema, facts)
+    FIELD_REF_CLASSES.update(ref_classes)
+    clash = set(schemas) & set(new_schemas)
+    if clash:
+        raise SystemExit(f"schemas named in both definitions: {sorted(clash)}")
+    schemas.update(new_schemas)
+    raw_schemas = {**spec["components"]["schemas"], **new_raw}
+    no_facts = sorted(
+        n for n, r in new_raw.items() if current_api.NO_FACTS_NOTE in r["description"]
+    )
+    surface = Surface(ops, older_entries(spec, older_ops), current_rows, schemas, no_facts)
     outputs = [
         Output(
             ROOT / "salesloft_async" / "_operations.py",
-            render_operations(ops, schemas, args.spec),
+            render_operations(ops, schemas, args.spec, surface.older, current_rows),
         ),
         Output(
             ROOT / "salesloft_async" / "models" / "_generated.py",
-            render_models(spec, schemas, args.spec),
+            render_models(raw_schemas, schemas, args.spec),
         ),
         Output(
             ROOT / "salesloft_async" / "resources" / "_generated.py",
             render_resources(ops, args.spec),
         ),
-        Output(README, splice_readme(render_docs(ops, args.spec)), python=False),
+        Output(OPERATIONS_DOC, render_operations_doc(surface), python=False),
+        Output(README, splice_readme(render_readme_summary(surface)), python=False),
     ]
     if args.samples.exists():
         samples = extract_samples(args.samples.read_text())
@@ -997,6 +1398,8 @@ def main(argv: list[str] | None = None) -> int:
         outputs.append(Output(SAMPLES_FIXTURE, text, python=False))
     else:
         print(f"{args.samples} not found: {SAMPLES_FIXTURE.name} left as it is")
+    if args.check:
+        return check(outputs)
     written: list[Path] = []
     for out in outputs:
         out.path.parent.mkdir(parents=True, exist_ok=True)
@@ -1005,6 +1408,32 @@ def main(argv: list[str] | None = None) -> int:
     ruff_format(written)
     names = ", ".join(str(p.relative_to(ROOT)) for p in written)
     print(f"{len(ops)} operations, {len(schemas)} schemas -> {names}")
+    return 0
+
+
+def check(outputs: list[Output]) -> int:
+    """Render into a scratch copy, format it there, and compare with the committed files."""
+    import tempfile
+
+    stale: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        scratch: list[tuple[Output, Path]] = []
+        for i, out in enumerate(outputs):
+            path = Path(tmp) / f"{i}{out.path.suffix}"
+            path.write_text(out.text)
+            scratch.append((out, path))
+        py = [str(p) for o, p in scratch if o.path.suffix == ".py"]
+        cmd = [sys.executable, "-m", "ruff"]
+        config = ["--config", str(ROOT / "pyproject.toml")]
+        subprocess.run([*cmd, "format", "--quiet", *config, *py], check=True, cwd=tmp)
+        subprocess.run([*cmd, "check", "--fix", "--quiet", *config, *py], check=True, cwd=tmp)
+        for out, path in scratch:
+            if not out.path.exists() or out.path.read_text() != path.read_text():
+                stale.append(str(out.path.relative_to(ROOT)))
+    if stale:
+        print(f"out of date (rerun `{COMMAND}`): {', '.join(stale)}")
+        return 1
+    print("generated files are up to date")
     return 0
 
 

@@ -15,12 +15,13 @@ from aiohttp import web
 
 from ..spec import Operation
 from .bulk import BulkJobs, Handler, Spawn
+from .computed import Computed
 from .query import ListQuery, ListResult, QueryError, paging_metadata, parse_list_query, run_list
 from .relations import Relations
 from .resources import ResourceInfo
 from .responses import errors_response, json_response, not_found
 from .store import Collection, Store
-from .writes import Emit, Writes, body_changes, coerce, path_id, read_body
+from .writes import Emit, Writes, body_changes, coerce, read_body
 
 __all__ = ["Api", "Handler", "build_api"]
 
@@ -38,7 +39,7 @@ def build_api(
     writes = Writes(store, clock, infos, emit)
     relations = Relations(store, writes)
     bulk = BulkJobs(store, clock, spawn, emit, writes, relations)
-    return Api(store, writes, relations, bulk, user_of)
+    return Api(store, writes, relations, bulk, Computed(store, writes), user_of)
 
 
 class Api:
@@ -48,6 +49,7 @@ class Api:
     :param writes: how records are written (validation, events).
     :param relations: upserts, cadence memberships, person deletion.
     :param bulk: the bulk job endpoints.
+    :param computed: endpoints answered from other records (sub-resources, counts, stats).
     :param user_of: the user a request's token acts as (for `/me`).
     """
 
@@ -57,12 +59,14 @@ class Api:
         writes: Writes,
         relations: Relations,
         bulk: BulkJobs,
+        computed: Computed,
         user_of: Callable[[web.Request], int | None],
     ) -> None:
         self.store = store
         self.writes = writes
         self.relations = relations
         self.bulk = bulk
+        self.computed = computed
         self.user_of = user_of
 
     # -- dispatch -------------------------------------------------------------------------------
@@ -109,7 +113,7 @@ class Api:
         found = table.get((op.resource, op.action))
         if found is None and op.resource == "bulk_jobs":
             return self.bulk.handler(op)
-        return found
+        return found or self.computed.handler(op)
 
     def collection_of(self, op: Operation) -> Collection:
         return self.writes.collection_of(op)
@@ -151,7 +155,7 @@ class Api:
 
     def get_response(self, op: Operation, path_params: dict[str, str]) -> web.Response:
         col = self.collection_of(op)
-        rid = path_id(path_params)
+        rid = col.lookup(path_params.get("id", ""))
         if rid is None or rid not in col:
             return not_found()
         return json_response(f'{{"data":{col.json_of(rid)}}}')
@@ -159,13 +163,13 @@ class Api:
     async def create_response(self, request: web.Request, op: Operation) -> web.Response:
         col = self.collection_of(op)
         record = self.writes.create_record(op, await read_body(request))
-        return json_response(f'{{"data":{col.json_of(record["id"])}}}')
+        return json_response(f'{{"data":{col.json_of(col.key_of(record))}}}')
 
     async def update_response(
         self, request: web.Request, op: Operation, path_params: dict[str, str]
     ) -> web.Response:
         col = self.collection_of(op)
-        rid = path_id(path_params)
+        rid = col.lookup(path_params.get("id", ""))
         if rid is None or rid not in col:
             return not_found()
         body = await read_body(request)
@@ -175,7 +179,7 @@ class Api:
 
     def delete_response(self, op: Operation, path_params: dict[str, str]) -> web.Response:
         col = self.collection_of(op)
-        rid = path_id(path_params)
+        rid = col.lookup(path_params.get("id", ""))
         if rid is None or rid not in col:
             return not_found()
         if self.writes.delete(op.resource, col, rid) is not None and op.resource == "people":
@@ -228,7 +232,7 @@ class Api:
         self, request: web.Request, op: Operation, path_params: dict[str, str]
     ) -> web.Response:
         col = self.store["meeting_settings"]
-        rid = path_id(path_params)
+        rid = col.lookup(path_params.get("id", ""))
         if rid is None or rid not in col:
             return not_found()
         changes = body_changes(self.store, op, col, await read_body(request), creating=False)

@@ -17,7 +17,7 @@ from ..spec import Operation, Param
 from .query import QueryError
 from .responses import json_response, not_found
 from .store import Record, Store
-from .writes import Writes, body_changes, coerce, path_id, read_body
+from .writes import Writes, body_changes, coerce, read_body
 
 __all__ = ["Relations"]
 
@@ -124,7 +124,7 @@ class Relations:
         record = self.writes.template(op, col)
         record.update(body_changes(self.store, op, col, body, creating=True))
         record = self.writes.insert(op.resource, col, record)
-        return json_response(f'{{"data":{col.json_of(record["id"])}}}', 201)
+        return json_response(f'{{"data":{col.json_of(col.key_of(record))}}}', 201)
 
     async def membership_create(
         self, request: web.Request, op: Operation, _: dict[str, str]
@@ -192,7 +192,7 @@ class Relations:
         self, request: web.Request, op: Operation, path_params: dict[str, str]
     ) -> web.Response:
         col = self.store["cadence_memberships"]
-        rid = path_id(path_params)
+        rid = col.lookup(path_params.get("id", ""))
         if rid is None or rid not in col:
             return not_found()
         record = col.records[rid]

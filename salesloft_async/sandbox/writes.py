@@ -28,7 +28,6 @@ __all__ = [
     "check_person",
     "check_subscription",
     "coerce",
-    "path_id",
     "person_derived",
     "read_body",
 ]
@@ -108,6 +107,17 @@ def body_changes(
         alias = BODY_ALIASES.get((col.name, key))
         if alias is not None and not alias.endswith("_id"):
             changes[alias] = value
+            continue
+        if alias is None and key.endswith("_id") and key in fields and key[:-3] not in fields:
+            # a bare id field (opportunity_people.person_id): kept as sent, if it exists
+            target = REF_TARGETS.get(key[:-3])
+            if isinstance(value, str) and value.isdigit():
+                value = int(value)
+            known = target is not None and target in store and isinstance(value, int)
+            if known and value not in store[str(target)]:
+                errors[key] = ["does not exist"]
+                continue
+            changes[key] = value
             continue
         if alias is not None or (key.endswith("_id") and key[:-3] in fields | set(REF_TARGETS)):
             ref_name = (alias or key)[:-3]
@@ -211,12 +221,6 @@ async def read_body(request: web.Request) -> dict[str, Any]:
     return data
 
 
-def path_id(path_params: dict[str, str], key: str = "id") -> int | None:
-    """A numeric path parameter, or None (the caller answers 404)."""
-    raw = path_params.get(key, "")
-    return int(raw) if raw.isdigit() else None
-
-
 class Writes:
     """Record writes with Salesloft's side effects: validation, derived fields, webhook events.
 
@@ -240,6 +244,8 @@ class Writes:
         self.clock = clock
         self.infos = infos
         self.emit = emit
+        #: (resource, idempotency_key) -> key of the record the first such POST created
+        self.idempotent: dict[tuple[str, str], int] = {}
 
     def now_us(self) -> int:
         return us_from_seconds(self.clock())
@@ -272,13 +278,21 @@ class Writes:
         return record
 
     def create_record(self, op: Operation, body: dict[str, Any]) -> Record:
+        """Create a record; a POST resent with the same `idempotency_key` gets the first one."""
         col = self.collection_of(op)
+        key = body.get("idempotency_key")
+        once = (op.resource, key) if isinstance(key, str) and key else None
+        if once is not None and (seen := self.idempotent.get(once)) in col.records:
+            return col.records[seen]
         changes = body_changes(self.store, op, col, body, creating=True)
         record = self.template(op, col)
         record.update(changes)
         record.pop("id", None)
         self.validate(op.resource, record, None)
-        return self.insert(op.resource, col, record)
+        record = self.insert(op.resource, col, record)
+        if once is not None:
+            self.idempotent[once] = col.key_of(record)
+        return record
 
     def validate(self, resource: str, record: Record, rid: int | None) -> None:
         if resource == "people":
