@@ -985,7 +985,9 @@ def render_method(op: Operation) -> list[str]:
     return lines
 
 
-def render_resources(ops: list[Operation], source: Path) -> str:
+def render_resources(
+    ops: list[Operation], source: Path, schemas: dict[str, Schema] | None = None
+) -> str:
     by_resource: dict[str, list[Operation]] = {}
     for op in ops:
         by_resource.setdefault(op.resource, []).append(op)
@@ -1044,7 +1046,7 @@ def render_resources(ops: list[Operation], source: Path) -> str:
         out.append(f"    operations: ClassVar[Mapping[str, Operation]] = {{{ops_map}}}")
         if lst and lst.schema:
             qnames = {q.name for q in lst.query}
-            cursor = reads_by_cursor(lst)
+            cursor = reads_by_cursor(lst, schemas or {})
             out.append(f"    list_path: ClassVar[str] = {lst.path!r}")
             out.append(f"    model: ClassVar[type[{lst.schema}]] = {lst.schema}")
             out.append(f"    supports_updated_at_cursor: ClassVar[bool] = {cursor}")
@@ -1056,9 +1058,14 @@ def render_resources(ops: list[Operation], source: Path) -> str:
     return "\n".join(out) + "\n"
 
 
-def reads_by_cursor(op: Operation) -> bool:
-    """Whether a list filters by an `updated_at` range and sorts by `updated_at`: read_all's
-    keyset cursor (cost 1 a page); any other paged list is read by page numbers."""
+def reads_by_cursor(op: Operation, schemas: dict[str, Schema]) -> bool:
+    """Whether a list filters by an `updated_at` range and sorts by `updated_at`, and its records
+    have integer ids (which break ties between equal timestamps): read_all's keyset cursor (cost 1
+    a page); any other paged list is read by page numbers."""
+    schema = schemas.get(op.schema or "")
+    id_field = next((f for f in schema.fields if f.name == "id"), None) if schema else None
+    if id_field is not None and id_field.type != "integer":
+        return False
     sort_by = next((q for q in op.query if q.name == "sort_by"), None)
     sortable = sort_by is not None and (
         "must be one of" not in sort_by.description or "updated_at" in sort_by.description
@@ -1101,13 +1108,13 @@ def _returns(op: Operation) -> str:
     return f"`{op.schema}`"
 
 
-def reading_strategies(ops: list[Operation]) -> dict[str, list[str]]:
+def reading_strategies(ops: list[Operation], schemas: dict[str, Schema]) -> dict[str, list[str]]:
     """List resources by how read_all reads them."""
     out: dict[str, list[str]] = {"keyset": [], "pages": [], "id": [], "single": []}
     for op in ops:
         if op.action != "list":
             continue
-        if op.paged and reads_by_cursor(op):
+        if op.paged and reads_by_cursor(op, schemas):
             out["keyset"].append(op.resource)
         elif op.paged:
             out["pages"].append(op.resource)
@@ -1133,7 +1140,7 @@ def _counts(s: Surface) -> str:
 
 def render_readme_summary(s: Surface) -> str:
     """The README's short account of the surface (spliced between README_BEGIN and README_END)."""
-    ways = reading_strategies(s.ops)
+    ways = reading_strategies(s.ops, s.schemas)
 
     def names(key: str) -> str:
         return ", ".join(f"`{n}`" for n in ways[key])
@@ -1151,7 +1158,8 @@ def render_readme_summary(s: Surface) -> str:
             f"- **cost 1 per page** (an `updated_at` cursor): {names('keyset')};",
             f"- **cost 1 per page** (an `id[gt]` cursor): {names('id')};",
             f"- **one request** (not paged): {names('single')};",
-            "- **page numbers, paying deep-page costs** (no `updated_at` cursor):"
+            "- **page numbers, paying deep-page costs** (no `updated_at` cursor, or ids that are"
+            " not integers):"
             f" {names('pages')}.",
             "",
             "Models without field facts (`id`, timestamps, the rest in `extra`): "
@@ -1387,7 +1395,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
         Output(
             ROOT / "salesloft_async" / "resources" / "_generated.py",
-            render_resources(ops, args.spec),
+            render_resources(ops, args.spec, schemas),
         ),
         Output(OPERATIONS_DOC, render_operations_doc(surface), python=False),
         Output(README, splice_readme(render_readme_summary(surface)), python=False),

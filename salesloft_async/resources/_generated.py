@@ -5276,7 +5276,7 @@ class TeamTemplatesBase(ListResource[TeamTemplate]):
     }
     list_path: ClassVar[str] = "/v2/team_templates"
     model: ClassVar[type[TeamTemplate]] = TeamTemplate
-    supports_updated_at_cursor: ClassVar[bool] = True
+    supports_updated_at_cursor: ClassVar[bool] = False
     list_params: ClassVar[frozenset[str]] = frozenset(
         {
             "ids",
@@ -5974,7 +5974,7 @@ class ConversationsBase(ListResource[Conversation]):
     }
     list_path: ClassVar[str] = "/v2/conversations"
     model: ClassVar[type[Conversation]] = Conversation
-    supports_updated_at_cursor: ClassVar[bool] = True
+    supports_updated_at_cursor: ClassVar[bool] = False
     list_params: ClassVar[frozenset[str]] = frozenset(
         {
             "account_ids",
@@ -7153,7 +7153,7 @@ class TranscriptionsBase(ListResource[Transcription]):
     }
     list_path: ClassVar[str] = "/v2/transcriptions"
     model: ClassVar[type[Transcription]] = Transcription
-    supports_updated_at_cursor: ClassVar[bool] = True
+    supports_updated_at_cursor: ClassVar[bool] = False
     list_params: ClassVar[frozenset[str]] = frozenset(
         {
             "created_at",

@@ -274,3 +274,20 @@ async def test_a_post_with_an_idempotency_key_is_resent_after_a_cut_answer() -> 
                 await sl.signals.create(type="video_watched", occurred_at=when)
             assert sb.counters["path:/v2/signals"] == 3  # not resent
             assert len(sb.store["signals"]) == 2  # it was created: the caller must check
+
+
+async def test_read_all_reads_every_new_list_by_the_strategy_its_definition_allows() -> None:
+    lists = sorted({o.resource for o in OPERATIONS if o.name in NEW and o.action == "list"})
+    assert len(lists) == 12
+    async with (
+        Sandbox(people=20) as sb,
+        SalesloftClient(api_key=sb.api_key, base_url=sb.url) as sl,
+    ):
+        for name in lists:
+            resource = getattr(sl, name)
+            run = resource.read_all(per_page=6, raw=True)
+            ids = [record["id"] async for record in run]
+            expected = [sb.store[name].records[k]["id"] for k in sb.store[name].ids]
+            assert sorted(ids) == sorted(expected), name
+            keyset = resource.supports_updated_at_cursor
+            assert run.stats.mode == ("keyset" if keyset else "pages"), name
