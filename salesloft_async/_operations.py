@@ -4410,9 +4410,13 @@ OPERATIONS: tuple[Operation, ...] = (
         resource="data_control",
         action="redact_account",
         body=(
-            Param(name="account_id", type="integer"),
-            Param(name="dry_run", type="boolean"),
-            Param(name="schedule", type="object"),
+            Param(
+                name="account_id", type="integer", description="The account the request is about"
+            ),
+            Param(
+                name="dry_run", type="boolean", description="Only report what the request would do"
+            ),
+            Param(name="schedule", type="object", description="When the request runs"),
             Param(name="team_id", type="integer"),
         ),
         schema="DataControlRequest",
@@ -4425,10 +4429,22 @@ OPERATIONS: tuple[Operation, ...] = (
         resource="account_team_member_roles",
         action="list",
         query=(
-            Param(name="include_paging_counts", type="boolean"),
-            Param(name="limit_paging_counts", type="boolean"),
-            Param(name="page", type="integer"),
-            Param(name="per_page", type="integer"),
+            Param(
+                name="include_paging_counts",
+                type="boolean",
+                description="Whether the paging metadata counts every record (costs more)",
+            ),
+            Param(
+                name="limit_paging_counts",
+                type="boolean",
+                description="Cap the counts at 10,000 records",
+            ),
+            Param(name="page", type="integer", description="The page to answer, from 1"),
+            Param(
+                name="per_page",
+                type="integer",
+                description="How many records a page holds (1 to 100)",
+            ),
             Param(
                 name="sort_by",
                 description="Key to sort on (the keys it accepts are not documented)",
@@ -4450,9 +4466,13 @@ OPERATIONS: tuple[Operation, ...] = (
         resource="data_control",
         action="redact_account_and_people",
         body=(
-            Param(name="account_id", type="integer"),
-            Param(name="dry_run", type="boolean"),
-            Param(name="schedule", type="object"),
+            Param(
+                name="account_id", type="integer", description="The account the request is about"
+            ),
+            Param(
+                name="dry_run", type="boolean", description="Only report what the request would do"
+            ),
+            Param(name="schedule", type="object", description="When the request runs"),
             Param(name="team_id", type="integer"),
         ),
         schema="DataControlRequest",
@@ -4489,16 +4509,31 @@ OPERATIONS: tuple[Operation, ...] = (
         action="list",
         query=(
             Param(name="account_ids", type="integer", array=True),
-            Param(name="created_at", type="datetime", range=True),
-            Param(name="duration", type="number", range=True),
-            Param(name="ids", array=True),
-            Param(name="include_paging_counts", type="boolean"),
+            Param(
+                name="created_at",
+                type="datetime",
+                range=True,
+                description="A range of creation times",
+            ),
+            Param(
+                name="duration", type="number", range=True, description="A range of duration values"
+            ),
+            Param(name="ids", array=True, description="Only these records"),
+            Param(
+                name="include_paging_counts",
+                type="boolean",
+                description="Whether the paging metadata counts every record (costs more)",
+            ),
             Param(name="is_api", type="boolean"),
             Param(name="language_code", array=True),
             Param(name="media_type", array=True),
             Param(name="owner_ids", array=True),
-            Param(name="page", type="integer"),
-            Param(name="per_page", type="integer"),
+            Param(name="page", type="integer", description="The page to answer, from 1"),
+            Param(
+                name="per_page",
+                type="integer",
+                description="How many records a page holds (1 to 100)",
+            ),
             Param(name="person_ids", type="integer", array=True),
             Param(name="platform", array=True),
             Param(
@@ -4511,7 +4546,12 @@ OPERATIONS: tuple[Operation, ...] = (
             ),
             Param(name="title"),
             Param(name="title[_starts_with]", description="Prefix of the value"),
-            Param(name="updated_at", type="datetime", range=True),
+            Param(
+                name="updated_at",
+                type="datetime",
+                range=True,
+                description="A range of last-update times",
+            ),
             Param(name="user_guids", array=True),
         ),
         schema="Conversation",
@@ -4556,21 +4596,31 @@ OPERATIONS: tuple[Operation, ...] = (
         resource="tasks",
         action="counts",
         query=(
-            Param(name="account_id", type="integer", array=True),
+            Param(
+                name="account_id",
+                type="integer",
+                array=True,
+                description="The account the request is about",
+            ),
             Param(name="completed_time_interval"),
             Param(name="current_state", array=True),
-            Param(name="idempotency_key"),
-            Param(name="ids", type="integer", array=True),
+            Param(
+                name="idempotency_key", description="Only records created with this idempotency key"
+            ),
+            Param(name="ids", type="integer", array=True, description="Only these records"),
             Param(name="locale"),
             Param(name="person_id", type="integer", array=True),
             Param(name="sort_by"),
-            Param(name="sort_direction"),
+            Param(
+                name="sort_direction",
+                description="Direction of sort, must be one of: ASC, DESC. Defaults to DESC",
+            ),
             Param(name="source"),
             Param(name="task_type", array=True),
             Param(name="time_interval_filter"),
             Param(name="user_id", type="integer", array=True),
         ),
-        schema="Task",
+        schema="TaskCounts",
         summary="Fetch task counts",
     ),
     Operation(
@@ -4580,9 +4630,17 @@ OPERATIONS: tuple[Operation, ...] = (
         resource="crm_account_team_members",
         action="list",
         query=(
-            Param(name="include_paging_counts", type="boolean"),
-            Param(name="page", type="integer"),
-            Param(name="per_page", type="integer"),
+            Param(
+                name="include_paging_counts",
+                type="boolean",
+                description="Whether the paging metadata counts every record (costs more)",
+            ),
+            Param(name="page", type="integer", description="The page to answer, from 1"),
+            Param(
+                name="per_page",
+                type="integer",
+                description="How many records a page holds (1 to 100)",
+            ),
         ),
         schema="CrmAccountTeamMember",
         returns="list",
@@ -4647,9 +4705,17 @@ OPERATIONS: tuple[Operation, ...] = (
         resource="external_configurations",
         action="list",
         query=(
-            Param(name="include_paging_counts", type="boolean"),
-            Param(name="page", type="integer"),
-            Param(name="per_page", type="integer"),
+            Param(
+                name="include_paging_counts",
+                type="boolean",
+                description="Whether the paging metadata counts every record (costs more)",
+            ),
+            Param(name="page", type="integer", description="The page to answer, from 1"),
+            Param(
+                name="per_page",
+                type="integer",
+                description="How many records a page holds (1 to 100)",
+            ),
             Param(
                 name="sort_by",
                 description="Key to sort on (the keys it accepts are not documented)",
@@ -4760,25 +4826,55 @@ OPERATIONS: tuple[Operation, ...] = (
         action="list",
         query=(
             Param(name="account_crm_id", array=True),
-            Param(name="account_id", type="integer", array=True),
+            Param(
+                name="account_id",
+                type="integer",
+                array=True,
+                description="The account the request is about",
+            ),
             Param(name="associated_account_id", type="integer", array=True),
-            Param(name="created_at", type="datetime", range=True),
-            Param(name="created_date", type="datetime", range=True),
+            Param(
+                name="created_at",
+                type="datetime",
+                range=True,
+                description="A range of creation times",
+            ),
+            Param(
+                name="created_date",
+                type="datetime",
+                range=True,
+                description="A range of created date values",
+            ),
             Param(name="crm_id", array=True),
-            Param(name="ids", type="integer", array=True),
-            Param(name="include_paging_counts", type="boolean"),
+            Param(name="ids", type="integer", array=True, description="Only these records"),
+            Param(
+                name="include_paging_counts",
+                type="boolean",
+                description="Whether the paging metadata counts every record (costs more)",
+            ),
             Param(name="is_closed", type="boolean"),
             Param(name="is_won", type="boolean"),
-            Param(name="limit_paging_counts", type="boolean"),
+            Param(
+                name="limit_paging_counts",
+                type="boolean",
+                description="Cap the counts at 10,000 records",
+            ),
             Param(name="most_recent_cadence_id", type="integer", array=True),
             Param(name="name"),
             Param(name="opportunity_type", array=True),
             Param(name="owner_crm_id", array=True),
             Param(name="owner_id", type="integer", array=True),
-            Param(name="page", type="integer"),
-            Param(name="per_page", type="integer"),
+            Param(name="page", type="integer", description="The page to answer, from 1"),
+            Param(
+                name="per_page",
+                type="integer",
+                description="How many records a page holds (1 to 100)",
+            ),
             Param(name="person_id", type="integer", array=True),
-            Param(name="scoped_fields"),
+            Param(
+                name="scoped_fields",
+                description="Scoped fields of the record to answer with (a comma-separated list)",
+            ),
             Param(
                 name="sort_by",
                 description="Key to sort on, must be one of: updated_at. Defaults to updated_at",
@@ -4790,7 +4886,12 @@ OPERATIONS: tuple[Operation, ...] = (
             Param(name="stage_name", array=True),
             Param(name="tag", array=True),
             Param(name="tag_id", type="integer", array=True),
-            Param(name="updated_at", type="datetime", range=True),
+            Param(
+                name="updated_at",
+                type="datetime",
+                range=True,
+                description="A range of last-update times",
+            ),
         ),
         schema="Opportunity",
         returns="list",
@@ -4814,9 +4915,17 @@ OPERATIONS: tuple[Operation, ...] = (
         resource="opportunity_people",
         action="list",
         query=(
-            Param(name="include_paging_counts", type="boolean"),
-            Param(name="page", type="integer"),
-            Param(name="per_page", type="integer"),
+            Param(
+                name="include_paging_counts",
+                type="boolean",
+                description="Whether the paging metadata counts every record (costs more)",
+            ),
+            Param(name="page", type="integer", description="The page to answer, from 1"),
+            Param(
+                name="per_page",
+                type="integer",
+                description="How many records a page holds (1 to 100)",
+            ),
             Param(
                 name="sort_by",
                 description="Key to sort on, must be one of: updated_at. Defaults to updated_at",
@@ -4825,7 +4934,12 @@ OPERATIONS: tuple[Operation, ...] = (
                 name="sort_direction",
                 description="Direction of sort, must be one of: ASC, DESC. Defaults to DESC",
             ),
-            Param(name="updated_at", type="datetime", range=True),
+            Param(
+                name="updated_at",
+                type="datetime",
+                range=True,
+                description="A range of last-update times",
+            ),
         ),
         schema="OpportunityPerson",
         returns="list",
@@ -4863,9 +4977,17 @@ OPERATIONS: tuple[Operation, ...] = (
         resource="opportunity_stages",
         action="list",
         query=(
-            Param(name="include_paging_counts", type="boolean"),
-            Param(name="page", type="integer"),
-            Param(name="per_page", type="integer"),
+            Param(
+                name="include_paging_counts",
+                type="boolean",
+                description="Whether the paging metadata counts every record (costs more)",
+            ),
+            Param(name="page", type="integer", description="The page to answer, from 1"),
+            Param(
+                name="per_page",
+                type="integer",
+                description="How many records a page holds (1 to 100)",
+            ),
             Param(
                 name="sort_by",
                 description="Key to sort on, must be one of: updated_at. Defaults to updated_at",
@@ -4874,7 +4996,12 @@ OPERATIONS: tuple[Operation, ...] = (
                 name="sort_direction",
                 description="Direction of sort, must be one of: ASC, DESC. Defaults to DESC",
             ),
-            Param(name="updated_at", type="datetime", range=True),
+            Param(
+                name="updated_at",
+                type="datetime",
+                range=True,
+                description="A range of last-update times",
+            ),
         ),
         schema="OpportunityStage",
         returns="list",
@@ -4936,9 +5063,16 @@ OPERATIONS: tuple[Operation, ...] = (
         resource="data_control",
         action="soft_delete_people",
         body=(
-            Param(name="dry_run", type="boolean"),
-            Param(name="people_ids", type="integer", array=True),
-            Param(name="schedule", type="object"),
+            Param(
+                name="dry_run", type="boolean", description="Only report what the request would do"
+            ),
+            Param(
+                name="people_ids",
+                type="integer",
+                array=True,
+                description="The people the request is about",
+            ),
+            Param(name="schedule", type="object", description="When the request runs"),
             Param(name="team_id", type="integer"),
         ),
         schema="DataControlRequest",
@@ -4968,9 +5102,17 @@ OPERATIONS: tuple[Operation, ...] = (
         resource="play_registrations",
         action="list",
         query=(
-            Param(name="include_paging_counts", type="boolean"),
-            Param(name="page", type="integer"),
-            Param(name="per_page", type="integer"),
+            Param(
+                name="include_paging_counts",
+                type="boolean",
+                description="Whether the paging metadata counts every record (costs more)",
+            ),
+            Param(name="page", type="integer", description="The page to answer, from 1"),
+            Param(
+                name="per_page",
+                type="integer",
+                description="How many records a page holds (1 to 100)",
+            ),
         ),
         schema="PlayRegistration",
         returns="list",
@@ -5041,10 +5183,20 @@ OPERATIONS: tuple[Operation, ...] = (
         resource="data_control_requests",
         action="list",
         query=(
-            Param(name="dry_run", type="boolean"),
-            Param(name="include_paging_counts", type="boolean"),
-            Param(name="page", type="integer"),
-            Param(name="per_page", type="integer"),
+            Param(
+                name="dry_run", type="boolean", description="Only report what the request would do"
+            ),
+            Param(
+                name="include_paging_counts",
+                type="boolean",
+                description="Whether the paging metadata counts every record (costs more)",
+            ),
+            Param(name="page", type="integer", description="The page to answer, from 1"),
+            Param(
+                name="per_page",
+                type="integer",
+                description="How many records a page holds (1 to 100)",
+            ),
             Param(name="request_type", array=True),
             Param(
                 name="sort_by",
@@ -5079,9 +5231,16 @@ OPERATIONS: tuple[Operation, ...] = (
         resource="data_control",
         action="forget_people",
         body=(
-            Param(name="dry_run", type="boolean"),
-            Param(name="people_ids", type="integer", array=True),
-            Param(name="schedule", type="object"),
+            Param(
+                name="dry_run", type="boolean", description="Only report what the request would do"
+            ),
+            Param(
+                name="people_ids",
+                type="integer",
+                array=True,
+                description="The people the request is about",
+            ),
+            Param(name="schedule", type="object", description="When the request runs"),
             Param(name="team_id", type="integer"),
         ),
         schema="DataControlRequest",
@@ -5132,9 +5291,17 @@ OPERATIONS: tuple[Operation, ...] = (
         resource="signal_registrations",
         action="list",
         query=(
-            Param(name="include_paging_counts", type="boolean"),
-            Param(name="page", type="integer"),
-            Param(name="per_page", type="integer"),
+            Param(
+                name="include_paging_counts",
+                type="boolean",
+                description="Whether the paging metadata counts every record (costs more)",
+            ),
+            Param(name="page", type="integer", description="The page to answer, from 1"),
+            Param(
+                name="per_page",
+                type="integer",
+                description="How many records a page holds (1 to 100)",
+            ),
             Param(
                 name="sort_by",
                 description="Key to sort on, must be one of: id, updated_at. Defaults to updated_at",
@@ -5143,7 +5310,12 @@ OPERATIONS: tuple[Operation, ...] = (
                 name="sort_direction",
                 description="Direction of sort, must be one of: ASC, DESC. Defaults to DESC",
             ),
-            Param(name="updated_at", type="datetime", range=True),
+            Param(
+                name="updated_at",
+                type="datetime",
+                range=True,
+                description="A range of last-update times",
+            ),
         ),
         schema="SignalRegistration",
         returns="list",
@@ -5176,7 +5348,10 @@ OPERATIONS: tuple[Operation, ...] = (
         body=(
             Param(name="attribution", type="object"),
             Param(name="data", type="object"),
-            Param(name="idempotency_key"),
+            Param(
+                name="idempotency_key",
+                description="A key unique to this request: a resend with the same key changes nothing",
+            ),
             Param(name="indicators", type="object", array=True),
             Param(name="occurred_at", type="datetime", required=True),
             Param(name="type", required=True),
@@ -5227,12 +5402,25 @@ OPERATIONS: tuple[Operation, ...] = (
         resource="transcriptions",
         action="list",
         query=(
-            Param(name="created_at", type="datetime", range=True),
-            Param(name="ids", array=True),
-            Param(name="include_paging_counts", type="boolean"),
+            Param(
+                name="created_at",
+                type="datetime",
+                range=True,
+                description="A range of creation times",
+            ),
+            Param(name="ids", array=True, description="Only these records"),
+            Param(
+                name="include_paging_counts",
+                type="boolean",
+                description="Whether the paging metadata counts every record (costs more)",
+            ),
             Param(name="language_code", array=True),
-            Param(name="page", type="integer"),
-            Param(name="per_page", type="integer"),
+            Param(name="page", type="integer", description="The page to answer, from 1"),
+            Param(
+                name="per_page",
+                type="integer",
+                description="How many records a page holds (1 to 100)",
+            ),
             Param(
                 name="sort_by",
                 description="Key to sort on, must be one of: created_at, updated_at. Defaults to created_at",
@@ -5241,7 +5429,12 @@ OPERATIONS: tuple[Operation, ...] = (
                 name="sort_direction",
                 description="Direction of sort, must be one of: ASC, DESC. Defaults to DESC",
             ),
-            Param(name="updated_at", type="datetime", range=True),
+            Param(
+                name="updated_at",
+                type="datetime",
+                range=True,
+                description="A range of last-update times",
+            ),
         ),
         schema="Transcription",
         returns="list",
@@ -5276,9 +5469,17 @@ OPERATIONS: tuple[Operation, ...] = (
         action="list_sentences",
         path_params=("id",),
         query=(
-            Param(name="include_paging_counts", type="boolean"),
-            Param(name="page", type="integer"),
-            Param(name="per_page", type="integer"),
+            Param(
+                name="include_paging_counts",
+                type="boolean",
+                description="Whether the paging metadata counts every record (costs more)",
+            ),
+            Param(name="page", type="integer", description="The page to answer, from 1"),
+            Param(
+                name="per_page",
+                type="integer",
+                description="How many records a page holds (1 to 100)",
+            ),
         ),
         schema="TranscriptionSentence",
         returns="list",
@@ -5295,11 +5496,19 @@ OPERATIONS: tuple[Operation, ...] = (
             Param(name="deleted", type="boolean"),
             Param(name="external_id"),
             Param(name="external_type"),
-            Param(name="include_paging_counts", type="boolean"),
+            Param(
+                name="include_paging_counts",
+                type="boolean",
+                description="Whether the paging metadata counts every record (costs more)",
+            ),
             Param(name="object_id", type="integer"),
             Param(name="object_type"),
-            Param(name="page", type="integer"),
-            Param(name="per_page", type="integer"),
+            Param(name="page", type="integer", description="The page to answer, from 1"),
+            Param(
+                name="per_page",
+                type="integer",
+                description="How many records a page holds (1 to 100)",
+            ),
             Param(name="sort_by", description="Key to sort on, must be one of: id. Defaults to id"),
             Param(
                 name="sort_direction",

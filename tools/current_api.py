@@ -320,6 +320,29 @@ def entries(spec: dict[str, Any]) -> list[CurrentEntry]:
 RANGE_SUFFIX = re.compile(r"^(?P<name>\w+)\[(?P<op>gt|gte|lt|lte)\]$")
 
 
+#: what a parameter of a new operation means, where its name alone may not say
+PARAM_DOCS: dict[str, str] = {
+    "page": "The page to answer, from 1",
+    "per_page": "How many records a page holds (1 to 100)",
+    "include_paging_counts": "Whether the paging metadata counts every record (costs more)",
+    "limit_paging_counts": "Cap the counts at 10,000 records",
+    "ids": "Only these records",
+    "updated_at": "A range of last-update times",
+    "created_at": "A range of creation times",
+    "idempotency_key": "A key unique to this request: a resend with the same key changes nothing",
+    "dry_run": "Only report what the request would do",
+    "schedule": "When the request runs",
+    "people_ids": "The people the request is about",
+    "account_id": "The account the request is about",
+    "scoped_fields": "Scoped fields of the record to answer with (a comma-separated list)",
+    "sort_direction": "Direction of sort, must be one of: ASC, DESC. Defaults to DESC",
+}
+
+
+#: where a name means something else in a query string than in a body
+QUERY_DOCS = {"idempotency_key": "Only records created with this idempotency key"}
+
+
 def _type_of(resource: str, name: str, example: Any = None) -> tuple[str, bool]:
     found = RESOURCE_PARAM_TYPES.get((resource, name)) or PARAM_TYPES.get(name)
     if found is not None:
@@ -358,7 +381,7 @@ def query_params(
         if ranged:
             base = ranged.group("name")
             kind = "number" if base == "duration" else "datetime"
-            seen.setdefault(base, Param(base, kind, range=True))
+            seen.setdefault(base, Param(base, kind, range=True, description=_range_doc(base)))
             continue
         if name.endswith("[_starts_with]"):
             seen.setdefault(name, Param(name, "string", description="Prefix of the value"))
@@ -366,13 +389,20 @@ def query_params(
         if name in seen:  # the conversion lists some twice
             continue
         ptype, array = _type_of(resource, name)
-        seen[name] = Param(name, ptype, array=array)
+        desc = QUERY_DOCS.get(name) or PARAM_DOCS.get(name, "")
+        seen[name] = Param(name, ptype, array=array, description=desc)
     if facts is not None:
-        for name, ptype in (("page", "integer"), ("per_page", "integer")):
-            seen.setdefault(name, Param(name, ptype))
-        seen.setdefault("include_paging_counts", Param("include_paging_counts", "boolean"))
+        for name, ptype in (
+            ("page", "integer"),
+            ("per_page", "integer"),
+            ("include_paging_counts", "boolean"),
+        ):
+            seen.setdefault(name, Param(name, ptype, description=PARAM_DOCS[name]))
         if facts.updated_at:
-            seen.setdefault("updated_at", Param("updated_at", "datetime", range=True))
+            seen.setdefault(
+                "updated_at",
+                Param("updated_at", "datetime", range=True, description=_range_doc("updated_at")),
+            )
         if facts.sort_keys is not None or "sort_by" in seen:
             seen["sort_by"] = Param("sort_by", "string", description=_sort_text(facts))
             seen.setdefault("sort_direction", Param("sort_direction", "string"))
@@ -382,10 +412,11 @@ def query_params(
                 "string",
                 description="Direction of sort, must be one of: ASC, DESC. Defaults to DESC",
             )
-    for name, param in list(seen.items()):
-        if name == "ids" and param.type == "integer":
-            seen[name] = Param("ids", "integer", array=True)
     return tuple(seen[k] for k in sorted(seen))
+
+
+def _range_doc(name: str) -> str:
+    return PARAM_DOCS.get(name) or f"A range of {name.replace('_', ' ')} values"
 
 
 def _sort_text(facts: ListFacts) -> str:
@@ -411,13 +442,17 @@ def body_params(Param: Any, resource: str, op: dict[str, Any]) -> tuple[Any, ...
             for name in props:
                 ptype, array = _body_type(resource, name)
                 required = (resource, name) in REQUIRED_BODY
-                out[name] = Param(name, ptype, array=array, required=required)
+                desc = PARAM_DOCS.get(name, "")
+                out[name] = Param(name, ptype, array=array, required=required, description=desc)
         example = sch.get("example")
         if isinstance(example, dict):
             for name, value in example.items():
                 ptype, array = _body_type(resource, name, value)
                 required = (resource, name) in REQUIRED_BODY
-                out.setdefault(name, Param(name, ptype, array=array, required=required))
+                desc = PARAM_DOCS.get(name, "")
+                out.setdefault(
+                    name, Param(name, ptype, array=array, required=required, description=desc)
+                )
         break
     return tuple(out[k] for k in sorted(out))
 
@@ -428,12 +463,7 @@ def added_params(Param: Any, raw: list[dict[str, Any]], have: set[str]) -> tuple
     for p in raw:
         name = p.get("name")
         if name in ADDED_PARAMS and name not in have:
-            desc = (
-                "Scoped fields of the record to answer with (a comma-separated list)"
-                if name == "scoped_fields"
-                else "A unique key of this request: a resend with the same key changes nothing"
-            )
-            out.append(Param(name, "string", description=desc))
+            out.append(Param(name, "string", description=PARAM_DOCS[name]))
             have.add(name)
     return tuple(out)
 
@@ -478,7 +508,8 @@ def build_schemas(
             description = f"{name}: {NO_FACTS_NOTE}"
         else:
             source = entry.get("source", "")
-            description = f"A {name} record (fields from {source})."
+            article = "An" if name[0] in "AEIOU" else "A"
+            description = f"{article} {name} record (fields from {source})."
         for fname, fact in sorted(fields_in.items()):
             fields.append(_field(Field, name, fname, fact, ref_classes))
             props[fname] = {"description": fact.get("note", "")}

@@ -489,7 +489,6 @@ def new_operation(method: str, path: str, raw: dict[str, Any], known: list[Opera
     """An operation only the current list has, typed from its names and the resource's facts."""
     resource = resource_for(path)
     tail = path.rsplit("}/", 1)[1] if "}/" in path else ""
-    key = f"{resource}:{tail}" if tail else resource
     special = SPECIAL_ACTIONS.get((method, path))
     ends_in_id = path.endswith("}")
     if special:
@@ -499,6 +498,12 @@ def new_operation(method: str, path: str, raw: dict[str, Any], known: list[Opera
             method, "get" if ends_in_id else "list"
         )
         name = f"{action}_{resource}"
+    # the facts of a sub-resource (conversations:extensive) or a verb (tasks:counts), else the
+    # resource's own
+    key = next(
+        (k for k in (f"{resource}:{tail}", f"{resource}:{action}") if k in current_api.SCHEMA_OF),
+        resource,
+    )
     if method == "DELETE":
         returns = "none"
     elif action.startswith("list"):

@@ -3753,7 +3753,7 @@ def structure_user(d: dict[str, Any]) -> User:
 
 @attrs.define(slots=True, kw_only=True)
 class AccountTeamMemberRole(Model):
-    """A AccountTeamMemberRole record (fields from https://github.com/MarkEstey/firehose-tap-saleslo..."""
+    """An AccountTeamMemberRole record (fields from https://github.com/MarkEstey/firehose-tap-salesl..."""
 
     schema_name: ClassVar[str] = "AccountTeamMemberRole"
     _json_to_attr: ClassVar[dict[str, str]] = {"id": "id", "name": "name"}
@@ -4192,7 +4192,7 @@ def structure_email_missing_tags(d: dict[str, Any]) -> EmailMissingTags:
 
 @attrs.define(slots=True, kw_only=True)
 class ExternalConfiguration(Model):
-    """A ExternalConfiguration record (fields from https://github.com/MarkEstey/firehose-tap-saleslo..."""
+    """An ExternalConfiguration record (fields from https://github.com/MarkEstey/firehose-tap-salesl..."""
 
     schema_name: ClassVar[str] = "ExternalConfiguration"
     _json_to_attr: ClassVar[dict[str, str]] = {
@@ -4231,7 +4231,7 @@ def structure_external_configuration(d: dict[str, Any]) -> ExternalConfiguration
 
 @attrs.define(slots=True, kw_only=True)
 class ExternalMapping(Model):
-    """A ExternalMapping record (fields from https://developer.salesloft.com/docs/api/external-mappi..."""
+    """An ExternalMapping record (fields from https://developer.salesloft.com/docs/api/external-mapp..."""
 
     schema_name: ClassVar[str] = "ExternalMapping"
     _json_to_attr: ClassVar[dict[str, str]] = {
@@ -4300,7 +4300,7 @@ def structure_meeting_reschedule_link(d: dict[str, Any]) -> MeetingRescheduleLin
 
 @attrs.define(slots=True, kw_only=True)
 class Opportunity(Model):
-    """A Opportunity record (fields from https://github.com/MarkEstey/firehose-tap-salesloft/blob/3b..."""
+    """An Opportunity record (fields from https://github.com/MarkEstey/firehose-tap-salesloft/blob/3..."""
 
     schema_name: ClassVar[str] = "Opportunity"
     _json_to_attr: ClassVar[dict[str, str]] = {
@@ -4437,7 +4437,7 @@ def structure_opportunity(d: dict[str, Any]) -> Opportunity:
 
 @attrs.define(slots=True, kw_only=True)
 class OpportunityPerson(Model):
-    """A OpportunityPerson record (fields from https://github.com/MarkEstey/firehose-tap-salesloft/b..."""
+    """An OpportunityPerson record (fields from https://github.com/MarkEstey/firehose-tap-salesloft/..."""
 
     schema_name: ClassVar[str] = "OpportunityPerson"
     _json_to_attr: ClassVar[dict[str, str]] = {
@@ -4478,7 +4478,7 @@ def structure_opportunity_person(d: dict[str, Any]) -> OpportunityPerson:
 
 @attrs.define(slots=True, kw_only=True)
 class OpportunityStage(Model):
-    """A OpportunityStage record (fields from https://github.com/MarkEstey/firehose-tap-salesloft/bl..."""
+    """An OpportunityStage record (fields from https://github.com/MarkEstey/firehose-tap-salesloft/b..."""
 
     schema_name: ClassVar[str] = "OpportunityStage"
     _json_to_attr: ClassVar[dict[str, str]] = {

@@ -87,6 +87,7 @@ from ..models import (
     Success,
     Tag,
     Task,
+    TaskCounts,
     Team,
     TeamTemplate,
     TeamTemplateAttachment,
@@ -5145,32 +5146,32 @@ class TasksBase(ListResource[Task]):
         locale: str | None = None,
         person_id: Sequence[int | str] | None = None,
         sort_by: str | None = None,
-        sort_direction: str | None = None,
+        sort_direction: Literal["ASC", "DESC"] | None = None,
         source: str | None = None,
         task_type: Sequence[str] | None = None,
         time_interval_filter: str | None = None,
         user_id: Sequence[int | str] | None = None,
         extra_params: Mapping[str, Any] | None = None,
-    ) -> Task:
+    ) -> TaskCounts:
         """Fetch task counts (`GET /v2/tasks/counts`).
 
         Args:
-            account_id
+            account_id: The account the request is about
             completed_time_interval
             current_state
-            idempotency_key
-            ids
+            idempotency_key: Only records created with this idempotency key
+            ids: Only these records
             locale
             person_id
             sort_by
-            sort_direction
+            sort_direction: Direction of sort, must be one of: ASC, DESC. Defaults to DESC
             source
             task_type
             time_interval_filter
             user_id
             extra_params: query parameters the definition does not name
         """
-        result: Task = await self._read(
+        result: TaskCounts = await self._read(
             _OPS["get_task_counts"],
             {},
             {
@@ -5745,9 +5746,9 @@ class DataControlBase(Resource):
         """Execute an account redaction workflow (`POST /v2/data_control/account_redaction`).
 
         Args:
-            account_id
-            dry_run
-            schedule
+            account_id: The account the request is about
+            dry_run: Only report what the request would do
+            schedule: When the request runs
             team_id
             extra_fields: body fields the definition does not name
         """
@@ -5776,9 +5777,9 @@ class DataControlBase(Resource):
         """Submit an account and people redaction request (`POST /v2/data_control/account_and_people_redaction`).
 
         Args:
-            account_id
-            dry_run
-            schedule
+            account_id: The account the request is about
+            dry_run: Only report what the request would do
+            schedule: When the request runs
             team_id
             extra_fields: body fields the definition does not name
         """
@@ -5807,9 +5808,9 @@ class DataControlBase(Resource):
         """Submit a people soft deletion request (`POST /v2/data_control/people_soft_deletion`).
 
         Args:
-            dry_run
-            people_ids
-            schedule
+            dry_run: Only report what the request would do
+            people_ids: The people the request is about
+            schedule: When the request runs
             team_id
             extra_fields: body fields the definition does not name
         """
@@ -5838,9 +5839,9 @@ class DataControlBase(Resource):
         """Submit a right to be forgotten request (`POST /v2/data_control/right_to_be_forgotten`).
 
         Args:
-            dry_run
-            people_ids
-            schedule
+            dry_run: Only report what the request would do
+            people_ids: The people the request is about
+            schedule: When the request runs
             team_id
             extra_fields: body fields the definition does not name
         """
@@ -5892,10 +5893,10 @@ class AccountTeamMemberRolesBase(ListResource[AccountTeamMemberRole]):
         """List CRM Account Team Member Roles (`GET /v2/account_team_member_roles`).
 
         Args:
-            include_paging_counts
-            limit_paging_counts
-            page
-            per_page
+            include_paging_counts: Whether the paging metadata counts every record (costs more)
+            limit_paging_counts: Cap the counts at 10,000 records
+            page: The page to answer, from 1
+            per_page: How many records a page holds (1 to 100)
             sort_by: Key to sort on (the keys it accepts are not documented)
             sort_direction: Direction of sort, must be one of: ASC, DESC. Defaults to DESC
             extra_params: query parameters the definition does not name
@@ -6028,23 +6029,23 @@ class ConversationsBase(ListResource[Conversation]):
 
         Args:
             account_ids
-            created_at
-            duration
-            ids
-            include_paging_counts
+            created_at: A range of creation times
+            duration: A range of duration values
+            ids: Only these records
+            include_paging_counts: Whether the paging metadata counts every record (costs more)
             is_api
             language_code
             media_type
             owner_ids
-            page
-            per_page
+            page: The page to answer, from 1
+            per_page: How many records a page holds (1 to 100)
             person_ids
             platform
             sort_by: Key to sort on, must be one of: created_at, updated_at, duration. Defaults to updated_at
             sort_direction: Direction of sort, must be one of: ASC, DESC. Defaults to DESC
             title
             title__starts_with: Prefix of the value
-            updated_at
+            updated_at: A range of last-update times
             user_guids
             extra_params: query parameters the definition does not name
             lane: "bulk" to spend from the bulk share of the budget
@@ -6135,9 +6136,9 @@ class CrmAccountTeamMembersBase(ListResource[CrmAccountTeamMember]):
         """List CRM Account Team Members (`GET /v2/crm_account_team_members`).
 
         Args:
-            include_paging_counts
-            page
-            per_page
+            include_paging_counts: Whether the paging metadata counts every record (costs more)
+            page: The page to answer, from 1
+            per_page: How many records a page holds (1 to 100)
             extra_params: query parameters the definition does not name
             lane: "bulk" to spend from the bulk share of the budget
         """
@@ -6211,9 +6212,9 @@ class ExternalConfigurationsBase(ListResource[ExternalConfiguration]):
         """List team mappings (`GET /v2/external/configurations`).
 
         Args:
-            include_paging_counts
-            page
-            per_page
+            include_paging_counts: Whether the paging metadata counts every record (costs more)
+            page: The page to answer, from 1
+            per_page: How many records a page holds (1 to 100)
             sort_by: Key to sort on (the keys it accepts are not documented)
             sort_direction: Direction of sort, must be one of: ASC, DESC. Defaults to DESC
             extra_params: query parameters the definition does not name
@@ -6336,11 +6337,11 @@ class ExternalMappingsBase(ListResource[ExternalMapping]):
             deleted
             external_id
             external_type
-            include_paging_counts
+            include_paging_counts: Whether the paging metadata counts every record (costs more)
             object_id
             object_type
-            page
-            per_page
+            page: The page to answer, from 1
+            per_page: How many records a page holds (1 to 100)
             sort_by: Key to sort on, must be one of: id. Defaults to id
             sort_direction: Direction of sort, must be one of: ASC, DESC. Defaults to DESC
             extra_params: query parameters the definition does not name
@@ -6440,31 +6441,31 @@ class OpportunitiesBase(ListResource[Opportunity]):
 
         Args:
             account_crm_id
-            account_id
+            account_id: The account the request is about
             associated_account_id
-            created_at
-            created_date
+            created_at: A range of creation times
+            created_date: A range of created date values
             crm_id
-            ids
-            include_paging_counts
+            ids: Only these records
+            include_paging_counts: Whether the paging metadata counts every record (costs more)
             is_closed
             is_won
-            limit_paging_counts
+            limit_paging_counts: Cap the counts at 10,000 records
             most_recent_cadence_id
             name
             opportunity_type
             owner_crm_id
             owner_id
-            page
-            per_page
+            page: The page to answer, from 1
+            per_page: How many records a page holds (1 to 100)
             person_id
-            scoped_fields
+            scoped_fields: Scoped fields of the record to answer with (a comma-separated list)
             sort_by: Key to sort on, must be one of: updated_at. Defaults to updated_at
             sort_direction: Direction of sort, must be one of: ASC, DESC. Defaults to DESC
             stage_name
             tag
             tag_id
-            updated_at
+            updated_at: A range of last-update times
             extra_params: query parameters the definition does not name
             lane: "bulk" to spend from the bulk share of the budget
         """
@@ -6544,12 +6545,12 @@ class OpportunityPeopleBase(ListResource[OpportunityPerson]):
         """List opportunity/person associations (`GET /v2/opportunity_people`).
 
         Args:
-            include_paging_counts
-            page
-            per_page
+            include_paging_counts: Whether the paging metadata counts every record (costs more)
+            page: The page to answer, from 1
+            per_page: How many records a page holds (1 to 100)
             sort_by: Key to sort on, must be one of: updated_at. Defaults to updated_at
             sort_direction: Direction of sort, must be one of: ASC, DESC. Defaults to DESC
-            updated_at
+            updated_at: A range of last-update times
             extra_params: query parameters the definition does not name
             lane: "bulk" to spend from the bulk share of the budget
         """
@@ -6620,12 +6621,12 @@ class OpportunityStagesBase(ListResource[OpportunityStage]):
         """List Opportunity Stages (`GET /v2/opportunity_stages`).
 
         Args:
-            include_paging_counts
-            page
-            per_page
+            include_paging_counts: Whether the paging metadata counts every record (costs more)
+            page: The page to answer, from 1
+            per_page: How many records a page holds (1 to 100)
             sort_by: Key to sort on, must be one of: updated_at. Defaults to updated_at
             sort_direction: Direction of sort, must be one of: ASC, DESC. Defaults to DESC
-            updated_at
+            updated_at: A range of last-update times
             extra_params: query parameters the definition does not name
             lane: "bulk" to spend from the bulk share of the budget
         """
@@ -6765,9 +6766,9 @@ class PlayRegistrationsBase(ListResource[PlayRegistration]):
         """List play registrations (`GET /v2/integrations/signals/registrations/plays`).
 
         Args:
-            include_paging_counts
-            page
-            per_page
+            include_paging_counts: Whether the paging metadata counts every record (costs more)
+            page: The page to answer, from 1
+            per_page: How many records a page holds (1 to 100)
             extra_params: query parameters the definition does not name
             lane: "bulk" to spend from the bulk share of the budget
         """
@@ -6904,10 +6905,10 @@ class DataControlRequestsBase(ListResource[DataControlRequest]):
         """Retrieve a list of Requests (`GET /v2/data_control/requests`).
 
         Args:
-            dry_run
-            include_paging_counts
-            page
-            per_page
+            dry_run: Only report what the request would do
+            include_paging_counts: Whether the paging metadata counts every record (costs more)
+            page: The page to answer, from 1
+            per_page: How many records a page holds (1 to 100)
             request_type
             sort_by: Key to sort on, must be one of: inserted_at. Defaults to inserted_at
             sort_direction: Direction of sort, must be one of: ASC, DESC. Defaults to DESC
@@ -7036,12 +7037,12 @@ class SignalRegistrationsBase(ListResource[SignalRegistration]):
         """List Signal Registrations (`GET /v2/integrations/signals/registrations`).
 
         Args:
-            include_paging_counts
-            page
-            per_page
+            include_paging_counts: Whether the paging metadata counts every record (costs more)
+            page: The page to answer, from 1
+            per_page: How many records a page holds (1 to 100)
             sort_by: Key to sort on, must be one of: id, updated_at. Defaults to updated_at
             sort_direction: Direction of sort, must be one of: ASC, DESC. Defaults to DESC
-            updated_at
+            updated_at: A range of last-update times
             extra_params: query parameters the definition does not name
             lane: "bulk" to spend from the bulk share of the budget
         """
@@ -7117,7 +7118,7 @@ class SignalsBase(Resource):
         Args:
             attribution
             data
-            idempotency_key
+            idempotency_key: A key unique to this request: a resend with the same key changes nothing
             indicators
             occurred_at
             type
@@ -7186,15 +7187,15 @@ class TranscriptionsBase(ListResource[Transcription]):
         """List Transcriptions (`GET /v2/transcriptions`).
 
         Args:
-            created_at
-            ids
-            include_paging_counts
+            created_at: A range of creation times
+            ids: Only these records
+            include_paging_counts: Whether the paging metadata counts every record (costs more)
             language_code
-            page
-            per_page
+            page: The page to answer, from 1
+            per_page: How many records a page holds (1 to 100)
             sort_by: Key to sort on, must be one of: created_at, updated_at. Defaults to created_at
             sort_direction: Direction of sort, must be one of: ASC, DESC. Defaults to DESC
-            updated_at
+            updated_at: A range of last-update times
             extra_params: query parameters the definition does not name
             lane: "bulk" to spend from the bulk share of the budget
         """
@@ -7251,9 +7252,9 @@ class TranscriptionsBase(ListResource[Transcription]):
         """Fetch a Transcription's Sentences (`GET /v2/transcriptions/{id}/sentences`).
 
         Args:
-            include_paging_counts
-            page
-            per_page
+            include_paging_counts: Whether the paging metadata counts every record (costs more)
+            page: The page to answer, from 1
+            per_page: How many records a page holds (1 to 100)
             extra_params: query parameters the definition does not name
             lane: "bulk" to spend from the bulk share of the budget
         """

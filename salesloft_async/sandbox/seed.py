@@ -671,11 +671,26 @@ class _Seeder:
 
     def generic(self, info: ResourceInfo, schema: Schema) -> None:
         count = self.config.size(info.name)
+        pointing = [f for f in schema.fields if f.target and f.ref is None and not f.array]
 
         def make(i: int, rng: random.Random) -> Record:
-            return fake_record(schema, i, rng, self.ref)
+            record = fake_record(schema, i, rng, self.ref)
+            for fld in pointing:  # a bare id or guid names a record that exists
+                record[fld.name] = self.existing(fld, record[fld.name], i)
+            return record
 
         self.fill(info.name, count, make, clusters=[])
+
+    def existing(self, fld: Field, value: Any, i: int) -> Any:
+        """`value` of a field pointing at `fld.target` (an id, or a user's guid), made to name a
+        record the sandbox has (the value as made when the target is not served)."""
+        col = self.store.collections.get(fld.target or "")
+        if col is None or not col.ids:
+            return value
+        record = col.records[col.ids[(i - 1) % len(col.ids)]]
+        if "guid" in fld.name:
+            return record.get("guid", value)
+        return record["id"] if fld.type == "integer" else str(record["id"])
 
     def conversations(self) -> None:
         """Link conversations and transcriptions both ways, and give each its sub-resources
@@ -810,25 +825,25 @@ def fake_value(fld: Field, i: int, rng: random.Random, ref: RefMaker, depth: int
         return 1 + _below(rng, 5 if fld.target or name.endswith("_id") else 99)
     if fld.type == "number":
         return round(rng.random() * 100, 2)
-    if fld.format == "date":
-        return iso_from_us(BASE_US + _below(rng, SPAN_US))[:10]
     if fld.type == "datetime" or name.endswith("_at") or name.endswith("_time"):
         return iso_from_us(BASE_US + _below(rng, SPAN_US))
+    if fld.format == "date":
+        return iso_from_us(BASE_US + _below(rng, SPAN_US))[:10]
     if fld.type == "object":
         return {}
     example = fld.example
+    named = NAMED_VALUES.get(name) or (NAMED_VALUES["crm_id"] if name.endswith("crm_id") else None)
+    if named is not None:
+        return named(i)
+    if fld.format == "uuid" or _UUID.match(example) or "guid" in name or name == "uuid":
+        return _guid(0, name, i)
     if example.isdigit() or (name.endswith("_id") and not example):
         # an id sent as a string ("123"): one of the records the sandbox has
         return str(1 + _below(rng, 5))
-    if fld.format == "uuid" or _UUID.match(example) or "guid" in name or name == "uuid":
-        return _guid(0, name, i)
     if "email" in name or "@" in example:
         return f"{name.replace('_', '.')}.{i}@example.com"
     if fld.format == "uri" or name.endswith("url") or name.endswith("link"):
         return f"https://example.com/{name}/{i}"
-    named = NAMED_VALUES.get(name) or (NAMED_VALUES["crm_id"] if name.endswith("crm_id") else None)
-    if named is not None:
-        return named(i)
     if example:
         return example
     # free text no source describes: a readable label, e.g. "Account Name 3"
