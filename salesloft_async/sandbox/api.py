@@ -81,7 +81,7 @@ class Api:
             if op.action == "list":
                 return self.list_response(request, op, self.collection_of(op))
             if op.action == "get":
-                return self.get_response(op, path_params)
+                return self.get_response(request, op, path_params)
             if op.action == "create":
                 return await self.create_response(request, op)
             if op.action == "update":
@@ -125,8 +125,9 @@ class Api:
         col: Collection,
         ids: list[int],
         metadata: dict[str, Any],
+        scoped: frozenset[str] | None = None,
     ) -> web.Response:
-        parts = ",".join(col.json_of(i) for i in ids)
+        parts = ",".join(_json_of(col, i, scoped) for i in ids)
         meta = json.dumps(metadata, separators=(",", ":"))
         return json_response(f'{{"data":[{parts}],"metadata":{meta}}}')
 
@@ -140,7 +141,8 @@ class Api:
         if not paged:
             q.page, q.per_page = 1, max(1, len(col))
         result = run_list(col, q)
-        return self.render_list(col, result.ids, self.metadata(q, result, paged=paged))
+        meta = self.metadata(q, result, paged=paged)
+        return self.render_list(col, result.ids, meta, scoped_fields(request, op))
 
     @staticmethod
     def metadata(q: ListQuery, result: ListResult, *, paged: bool = True) -> dict[str, Any]:
@@ -153,12 +155,14 @@ class Api:
         }
         return meta
 
-    def get_response(self, op: Operation, path_params: dict[str, str]) -> web.Response:
+    def get_response(
+        self, request: web.Request, op: Operation, path_params: dict[str, str]
+    ) -> web.Response:
         col = self.collection_of(op)
         rid = col.lookup(path_params.get("id", ""))
         if rid is None or rid not in col:
             return not_found()
-        return json_response(f'{{"data":{col.json_of(rid)}}}')
+        return json_response(f'{{"data":{_json_of(col, rid, scoped_fields(request, op))}}}')
 
     async def create_response(self, request: web.Request, op: Operation) -> web.Response:
         col = self.collection_of(op)
@@ -248,3 +252,18 @@ class Api:
         self, request: web.Request, op: Operation, _: dict[str, str]
     ) -> web.Response:
         return self.list_response(request, op, self.collection_of(op), paged=False)
+
+
+def scoped_fields(request: web.Request, op: Operation) -> frozenset[str] | None:
+    """The fields `scoped_fields=a,b` asks for, where the operation takes it (None: all)."""
+    raw = request.query.get("scoped_fields")
+    if not raw or not any(p.name == "scoped_fields" for p in op.query):
+        return None
+    return frozenset(f.strip() for f in raw.split(",") if f.strip()) | {"id"}
+
+
+def _json_of(col: Collection, rid: int, scoped: frozenset[str] | None) -> str:
+    if scoped is None:
+        return col.json_of(rid)
+    record = col.records[rid]
+    return json.dumps({k: v for k, v in record.items() if k in scoped}, separators=(",", ":"))

@@ -291,3 +291,17 @@ async def test_read_all_reads_every_new_list_by_the_strategy_its_definition_allo
             assert sorted(ids) == sorted(expected), name
             keyset = resource.supports_updated_at_cursor
             assert run.stats.mode == ("keyset" if keyset else "pages"), name
+
+
+async def test_scoped_fields_answer_only_the_fields_asked_for() -> None:
+    async with (
+        Sandbox(people=50) as sb,
+        SalesloftClient(api_key=sb.api_key, base_url=sb.url) as sl,
+    ):
+        email_id = sb.store["emails"].ids[0]
+        email = await sl.emails.get(email_id, scoped_fields="status,subject")
+        assert set(email.raw) == {"id", "status", "subject"}
+        opp = await sl.opportunities.list(scoped_fields="name", per_page=3).first()
+        assert opp is not None and set(opp.raw) == {"id", "name"}
+        full = await sl.emails.get(email_id)
+        assert len(full.raw) > 10  # without it: every field
