@@ -91,7 +91,7 @@ N6_PARAMS = ("external_type", "deleted", "external_id", "object_type", "object_i
 
 #: Operations of the conversion served elsewhere than a resource: (METHOD, path) -> by what.
 NOT_RESOURCES: dict[tuple[str, str], str] = {
-    ("POST", "/oauth/token"): "OAuthApp.client_credentials (accounts.salesloft.com)",
+    ("POST", "/oauth/token"): "served by OAuthApp.client_credentials on accounts.salesloft.com",
 }
 
 #: Parameters the current list adds to operations both files have, which a client must type.

@@ -410,9 +410,12 @@ def merge_current(
     names = {(o.method, current_api.shape(o.path)): o.name for o in merged}
     rows: list[CurrentRow] = []
     for e in entries:
+        elsewhere = current_api.NOT_RESOURCES.get((e.method, e.raw_path))
+        if elsewhere is not None:  # the token request: the accounts host, not the API
+            rows.append((e.method, e.raw_path, "", e.method, e.raw_path, elsewhere))
+            continue
         name = names.get((e.read_method, current_api.shape(e.read_path)), "")
-        why = e.reading or current_api.NOT_RESOURCES.get((e.method, e.raw_path), "")
-        rows.append((e.method, e.raw_path, name, e.read_method, e.read_path, why))
+        rows.append((e.method, e.raw_path, name, e.read_method, e.read_path, e.reading))
     seen: set[str] = set()
     for o in merged:
         if o.name in seen:
