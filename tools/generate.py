@@ -362,7 +362,7 @@ def camel(name: str) -> str:
 
 
 def arg_name(name: str, taken: set[str]) -> str:
-    name = re.sub(r"\W+", "_", name).strip("_") if "[" in name else name  # title[_starts_with]
+    name = re.sub(r"[\W_]+", "_", name).strip("_") if "[" in name else name  # title[_starts_with]
     py = name.lstrip("_") or name
     if name.startswith("_") or keyword.iskeyword(py) or py in RESERVED_ARGS or py in taken:
         py += "_"

@@ -6019,7 +6019,7 @@ class ConversationsBase(ListResource[Conversation]):
         sort_by: Literal["created_at", "updated_at", "duration"] | str | None = None,
         sort_direction: Literal["ASC", "DESC"] | None = None,
         title: str | None = None,
-        title__starts_with: str | None = None,
+        title_starts_with: str | None = None,
         updated_at: DatetimeRange | None = None,
         user_guids: Sequence[str] | None = None,
         extra_params: Mapping[str, Any] | None = None,
@@ -6044,7 +6044,7 @@ class ConversationsBase(ListResource[Conversation]):
             sort_by: Key to sort on, must be one of: created_at, updated_at, duration. Defaults to updated_at
             sort_direction: Direction of sort, must be one of: ASC, DESC. Defaults to DESC
             title
-            title__starts_with: Prefix of the value
+            title_starts_with: Prefix of the value
             updated_at: A range of last-update times
             user_guids
             extra_params: query parameters the definition does not name
@@ -6068,7 +6068,7 @@ class ConversationsBase(ListResource[Conversation]):
             "sort_by": sort_by,
             "sort_direction": sort_direction,
             "title": title,
-            "title[_starts_with]": title__starts_with,
+            "title[_starts_with]": title_starts_with,
             "updated_at": updated_at,
             "user_guids": user_guids,
         }

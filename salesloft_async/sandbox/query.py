@@ -191,6 +191,11 @@ def _add_filter(
 ) -> None:
     ranged = {k: v[-1] for k, v in subs.items() if k in RANGE_OPS}
     plain = subs.get(None, [])
+    prefix = subs.get("_starts_with")
+    if prefix:  # `title[_starts_with]=Dem`: a case-insensitive prefix
+        start = prefix[-1].lower()
+        q.filtering[f"{name}[_starts_with]"] = prefix[-1]
+        q.predicates.append(lambda r: str(r.get(name) or "").lower().startswith(start))
     if ranged:
         echo: dict[str, str] = dict(ranged)
         q.filtering[name] = echo

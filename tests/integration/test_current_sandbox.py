@@ -305,3 +305,14 @@ async def test_scoped_fields_answer_only_the_fields_asked_for() -> None:
         assert opp is not None and set(opp.raw) == {"id", "name"}
         full = await sl.emails.get(email_id)
         assert len(full.raw) > 10  # without it: every field
+
+
+async def test_a_prefix_filter_the_definition_lists_is_honoured() -> None:
+    async with (
+        Sandbox(people=20) as sb,
+        SalesloftClient(api_key=sb.api_key, base_url=sb.url) as sl,
+    ):
+        first = sb.store["conversations"].records[1]
+        sb.store["conversations"].update(1, {"title": "Demo with Acme"}, 10**15)
+        found = await sl.conversations.list(title_starts_with="demo w").collect()
+        assert [c.id for c in found] == [first["id"]]
