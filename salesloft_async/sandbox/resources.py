@@ -127,6 +127,8 @@ FILTER_ALIASES: dict[tuple[str, str], str] = {
     ("users", "guid"): "guid",
     ("users", "group_id"): "group",
     ("actions", "user_guid"): "user.guid",
+    ("opportunities", "tag"): "tags",
+    ("conversations", "owner_ids"): "owner_id",
 }
 
 

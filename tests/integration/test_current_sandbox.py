@@ -316,3 +316,21 @@ async def test_a_prefix_filter_the_definition_lists_is_honoured() -> None:
         sb.store["conversations"].update(1, {"title": "Demo with Acme"}, 10**15)
         found = await sl.conversations.list(title_starts_with="demo w").collect()
         assert [c.id for c in found] == [first["id"]]
+
+
+async def test_new_lists_filter_by_what_they_list() -> None:
+    async with (
+        Sandbox(people=20) as sb,
+        SalesloftClient(api_key=sb.api_key, base_url=sb.url) as sl,
+    ):
+        conversations = sb.store["conversations"]
+        owner = conversations.records[3]["owner_id"]
+        found = await sl.conversations.list(owner_ids=[owner]).collect()
+        expected = {c["id"] for c in conversations.records.values() if c["owner_id"] == owner}
+        assert {c.id for c in found} == expected and expected
+        won = await sl.opportunities.list(is_won=False, per_page=100).collect()
+        assert {o.id for o in won} == {
+            o["id"] for o in sb.store["opportunities"].records.values() if not o["is_won"]
+        }
+        requests = await sl.data_control_requests.list(request_type=["nope"]).collect()
+        assert requests == []
