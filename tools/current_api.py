@@ -190,6 +190,10 @@ REQUIRED_BODY = frozenset(
         ("opportunity_people", "person_id"),
         ("signals", "type"),
         ("signals", "occurred_at"),
+        ("signal_registrations", "type"),
+        ("play_registrations", "signal_registration_id"),
+        ("opportunity_stages", "name"),
+        ("groups", "name"),
     }
 )
 

@@ -3002,7 +3002,7 @@ class GroupsBase(ListResource[Group]):
     async def create(
         self,
         *,
-        name: str | Unset | None = UNSET,
+        name: str,
         parent_id: int | Unset | None = UNSET,
         extra_fields: Mapping[str, Any] | None = None,
     ) -> Group:
@@ -6644,7 +6644,7 @@ class OpportunityStagesBase(ListResource[OpportunityStage]):
     async def create(
         self,
         *,
-        name: str | Unset | None = UNSET,
+        name: str,
         order: int | Unset | None = UNSET,
         extra_fields: Mapping[str, Any] | None = None,
     ) -> OpportunityStage:
@@ -6725,7 +6725,7 @@ class PlayRegistrationsBase(ListResource[PlayRegistration]):
         indicators: Sequence[Any] | Unset | None = UNSET,
         label: Mapping[str, Any] | Unset | None = UNSET,
         name: Mapping[str, Any] | Unset | None = UNSET,
-        signal_registration_id: int | Unset | None = UNSET,
+        signal_registration_id: int,
         extra_fields: Mapping[str, Any] | None = None,
     ) -> PlayRegistration:
         """Create a play registration (`POST /v2/integrations/signals/registrations/plays`).
@@ -7065,7 +7065,7 @@ class SignalRegistrationsBase(ListResource[SignalRegistration]):
         description: Mapping[str, Any] | Unset | None = UNSET,
         indicators: Sequence[Any] | Unset | None = UNSET,
         integration_id: int | Unset | None = UNSET,
-        type: str | Unset | None = UNSET,
+        type: str,
         extra_fields: Mapping[str, Any] | None = None,
     ) -> SignalRegistration:
         """Create a Signal Registration (`POST /v2/integrations/signals/registrations`).

@@ -20,7 +20,7 @@ import pytest
 
 from salesloft_async._operations import OLDER_DEFINITION, OPERATIONS, SCHEMAS
 from salesloft_async.client import SalesloftClient
-from salesloft_async.errors import NotFoundError, ResponseDecodeError
+from salesloft_async.errors import NotFoundError, ResponseDecodeError, ValidationError
 from salesloft_async.models import (
     Conversation,
     ConversationExtensive,
@@ -334,3 +334,17 @@ async def test_new_lists_filter_by_what_they_list() -> None:
         }
         requests = await sl.data_control_requests.list(request_type=["nope"]).collect()
         assert requests == []
+
+
+async def test_new_writes_are_validated_like_the_rest() -> None:
+    async with (
+        Sandbox(people=20) as sb,
+        SalesloftClient(api_key=sb.api_key, base_url=sb.url) as sl,
+    ):
+        with pytest.raises(ValidationError) as caught:
+            await sl.request("POST", "/v2/integrations/signals/registrations", json={})
+        assert "type" in str(caught.value)
+        with pytest.raises(ValidationError) as caught:
+            await sl.opportunity_people.create(opportunity_id=10**6, person_id=1)
+        assert "opportunity_id" in str(caught.value)
+        assert len(sb.store["opportunity_people"]) == 20  # nothing was created
