@@ -7,7 +7,8 @@ one place, not in each resource).  The rules follow from Salesloft having no ide
   bodies, 429 and 5xx.
 * POST is retried only when the server certainly did not act on it: a 429 (the budget refused it
   before any work) or a connection that was refused before a byte was sent.  Anything else (a
-  timeout, a 502, a dropped connection) may have created the record, so the caller decides.
+  timeout, a 502, a dropped connection) may have created the record, so the caller decides;
+  unless the POST carries an `idempotency_key`, which makes a resend harmless (`idempotent`).
 
 Delays are "full jitter" exponential backoff (a uniform draw in ``[0, min(cap, base * 2**n)]``),
 which spreads a herd of retrying coroutines instead of synchronising them, bounded both by an
@@ -75,15 +76,18 @@ class RetryPolicy:
     retry_statuses: frozenset[int] = frozenset({429, 500, 502, 503, 504})
     rng: random.Random = attrs.field(factory=random.Random, eq=False, repr=False)
 
-    def retryable(self, method: str, failure: Failure, status: int | None = None) -> bool:
-        """Whether this kind of failure may be retried for this method at all."""
+    def retryable(
+        self, method: str, failure: Failure, status: int | None = None, *, idempotent: bool = False
+    ) -> bool:
+        """Whether this kind of failure may be retried for this request at all."""
+        safe = idempotent or method.upper() in IDEMPOTENT
         if failure == "status":
             if status not in self.retry_statuses:
                 return False
-            return status == 429 or method.upper() in IDEMPOTENT
+            return status == 429 or safe
         if failure == "connect":  # refused before sending: safe for every method
             return True
-        return method.upper() in IDEMPOTENT  # "sent": may have been processed
+        return safe  # "sent": may have been processed
 
     def backoff(self, retry_number: int) -> float:
         """Full-jitter delay before retry number `retry_number` (1 for the first retry)."""
@@ -100,13 +104,16 @@ class RetryPolicy:
         status: int | None = None,
         retry_after: float | None = None,
         budget_waits: bool = False,
+        idempotent: bool = False,
     ) -> float | None:
         """Seconds to wait before the next attempt, or None to give up.
 
         `attempt` is the number of the attempt that just failed (1-based).  With `budget_waits`, a
         429 is waited out by the cost budget itself, so the policy adds no sleep of its own.
         """
-        if attempt >= self.max_attempts or not self.retryable(method, failure, status):
+        if attempt >= self.max_attempts or not self.retryable(
+            method, failure, status, idempotent=idempotent
+        ):
             return None
         if retry_after is not None:
             wait = min(max(0.0, retry_after), self.max_retry_after)

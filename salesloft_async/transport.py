@@ -336,10 +336,12 @@ class Transport:
         json: Any = None,
         lane: Lane = "interactive",
         expect: Expect = "any",
+        idempotent: bool = False,
     ) -> Response:
         """Send one logical request, retrying per the policy, and decode its answer.
 
-        A 3xx raises `RedirectError`: redirects are never followed.
+        A 3xx raises `RedirectError`: redirects are never followed. `idempotent` marks a POST that
+        is safe to resend (it carries an `idempotency_key`).
         """
         method = _check_request(method, path)
         url = url_for(path, params, base_url=self.base_url)  # bad params fail here, unsent
@@ -364,6 +366,7 @@ class Transport:
                     status=outcome.status,
                     retry_after=outcome.retry_after,
                     budget_waits=bool(self.budget and self.budget.handles_rate_limit),
+                    idempotent=idempotent,
                 )
                 if wait is None or self.retry.attempt_timeout(elapsed + wait, total) is None:
                     raise outcome.error

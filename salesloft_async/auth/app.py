@@ -84,9 +84,15 @@ class Callback:
 
     code: str
     state: str | None
+    #: Salesloft's `context` (where the user started the install) and the granted `scope`
+    context: str | None = None
+    scope: str | None = None
 
     def __repr__(self) -> str:
-        return "Callback(code=<redacted>, state=<redacted>)"
+        return (
+            f"Callback(code=<redacted>, state=<redacted>, context={self.context!r},"
+            f" scope={self.scope!r})"
+        )
 
     __str__ = __repr__
 
@@ -203,7 +209,7 @@ class OAuthApp:
 
     @staticmethod
     def parse_callback(query: str | Mapping[str, str]) -> Callback:
-        """Read `code` and `state` from the redirect (a full URL, a query string or a mapping).
+        """Read `code`, `state`, `context` and `scope` from the redirect (URL, query or mapping).
 
         An `error=` redirect (the user said no) raises `OAuthError` with the server's code.
         """
@@ -217,7 +223,12 @@ class OAuthApp:
         code = params.get("code")
         if not code:
             raise OAuthError(400, "invalid_request", "the callback carries no authorization code")
-        return Callback(code=str(code), state=params.get("state"))
+        return Callback(
+            code=str(code),
+            state=params.get("state"),
+            context=params.get("context"),
+            scope=params.get("scope"),
+        )
 
     async def exchange_code(
         self,

@@ -6,7 +6,8 @@ collects its arguments and calls one of the helpers here, so the behaviour lives
 - reads decode `data` into the operation's model; lists return a lazy `Paginator`;
 - writes send JSON, leave out every argument not given (`UNSET`), and send an explicit None as
   null, so an update never clears a field the caller did not name;
-- a POST is sent once: the transport alone decides whether anything may be retried.
+- a POST is sent once, unless it carries an `idempotency_key` (then it is marked idempotent):
+  the transport alone decides whether anything may be retried.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ __all__ = [
     "DatetimeRange",
     "IdRange",
     "ListResource",
+    "NumberRange",
     "Resource",
     "Unset",
     "Upserted",
@@ -62,6 +64,15 @@ class DatetimeRange(TypedDict, total=False):
     gte: datetime | str
     lt: datetime | str
     lte: datetime | str
+
+
+class NumberRange(TypedDict, total=False):
+    """A numeric range filter, e.g. a conversation's ``duration={"gte": 60_000}`` (ms)."""
+
+    gt: float
+    gte: float
+    lt: float
+    lte: float
 
 
 class IdRange(TypedDict, total=False):
@@ -186,12 +197,17 @@ class Resource:
         )
         if op.returns == "list" and op.method != "GET" and not op.paged:
             expect = "any"  # a write the definition says answers a list: accept one record too
+        # Salesloft answers a POST resent with the same key with the first one's record
+        marked: dict[str, Any] = (
+            {"idempotent": True} if body and body.get("idempotency_key") else {}
+        )
         return await self._transport.request(
             op.method,
             self._path(op, path_args),
             params=params or None,
             json=dict(body) if body is not None else None,
             expect=expect,
+            **marked,
         )
 
     async def _read(
