@@ -47,10 +47,15 @@ How it decides, and why:
   `ServerClock.plan_timing`), window after window, until the refill follows the server's
   boundary within milliseconds.
 
-* **429.**  The whole budget pauses (every waiter, not just the caller) until the window resets
-  or ``Retry-After`` passes; then one probe request goes alone, and everyone else follows once it
-  has succeeded.  `handles_rate_limit` is True: the transport retries a 429 without sleeping,
-  because the retried request waits here.
+* **429.**  The whole budget pauses (every waiter, not just the caller), then one probe request
+  goes alone, and everyone else follows once it has succeeded.  The pause lasts as long as
+  ``Retry-After`` says; without one, until the server's window ends when the budget knows where
+  its windows end (a believed ``Date``, or a reset seen); when nothing says (a mock or proxy that
+  sends neither), a probe backoff of a sixtieth of the window (1 s for Salesloft's minute),
+  doubled by each 429 in a row.  A server's word never pauses longer than `max_pause` (one window
+  plus a tenth by default): a ``Retry-After`` that is not finite or beyond a day is treated as
+  absent, and any other is capped.  `handles_rate_limit` is True: the transport retries a 429
+  without sleeping, because the retried request waits here.
 
 * **Fairness.**  Waiters are served strictly in arrival order: a cost-30 request at the head of
   the queue is not overtaken by a stream of cost-1 requests (aiolimiter, by design, serves the
@@ -98,6 +103,8 @@ log = logging.getLogger(__name__)
 #: Once other integrations have been seen spending, this share of the window is spent one request
 #: at a time: each answer re-reads the server before the next unit goes out.
 TAIL_SHARE = 0.05
+#: A ``Retry-After`` beyond this (seconds) is a broken header, not a rate limit: taken as absent.
+ABSURD_RETRY_AFTER = 86_400.0
 
 State = Literal["pending", "settled", "released"]
 
@@ -216,6 +223,8 @@ class CostBudget:
     :param reading: which deep-page table to predict with before costs are learned
         ("conservative" = the larger of Salesloft's two readings).
     :param learn: learn each kind of call's real cost from ``x-ratelimit-endpoint-cost``.
+    :param max_pause: the longest a 429 pauses the budget, whatever the server says (seconds;
+        default: one window plus a tenth of it, at least 1 s).
     """
 
     #: The budget waits out a 429 itself: the transport's retry policy must not sleep again.
@@ -234,6 +243,7 @@ class CostBudget:
         on_settle: Callable[[Settlement], None] | None = None,
         reading: Reading = "conservative",
         learn: bool = True,
+        max_pause: float | None = None,
     ) -> None:
         if limit < 1:
             raise ConfigurationError(f"limit must be at least 1, got {limit!r}")
@@ -243,6 +253,9 @@ class CostBudget:
             raise ConfigurationError(f"reserve_share must be in [0, 1), got {reserve_share!r}")
         self.limit = int(limit)
         self.window = float(window)
+        self.max_pause = default_max_pause(self.window) if max_pause is None else max_pause
+        if not 0 < self.max_pause < math.inf:
+            raise ConfigurationError(f"max_pause must be a positive number, got {max_pause!r}")
         self.reserve_share = float(reserve_share)
         self.pace = pace
         self._clock = clock
@@ -285,6 +298,7 @@ class CostBudget:
 
         # 429 handling.
         self._paused_until: float | None = None
+        self._strikes = 0  # 429s in a row, for the probe backoff
         self._probe_pending = False
         self._probe: CostReservation | None = None
 
@@ -412,8 +426,8 @@ class CostBudget:
         else:
             actual = res.cost  # no word from the server: keep the (conservative) prediction
         res.actual = actual
-        # (A 429 without the header proves the window spent, but not how much is left.)
-        seen = server_remaining
+        # A 429 without the header proves the window spent: so much is known of what is left.
+        seen = 0 if server_remaining is None and limited else server_remaining
 
         date = date_header(headers)
         if date is not None and not self._note_date(date, res, wall):
@@ -448,19 +462,26 @@ class CostBudget:
             # next answer's higher count is not mistaken for a reset we have not followed.
             epoch = self._epoch if counted_now else res.epoch
             self._last_obs = _Observation(seen, res.granted_at, now, seq, epoch)
-        if counted_now and (seen is not None or limited):
-            self._clamp(seen or 0, actual, granted_before, limited)
+        if counted_now and seen is not None:
+            self._clamp(seen, actual, granted_before, limited)
 
         self._total_spent += actual
         self._requests += 1
         if limited:
             self._rate_limited += 1
             if not stale:  # a refusal in a window already left says nothing about this one
-                self._pause(now, parse_retry_after(header(headers, "retry-after"), wall))
+                self._pause(now, read_retry_after(headers, wall, self.max_pause))
         elif res.probe:
             # The probe was answered without a 429: the server takes requests again.  (Answers
             # to requests sent before the pause prove nothing.)
             self._probe_pending = False
+            self._strikes = 0
+            if seen is None and counted_now:
+                # The 429 said the window was spent; nothing says how much is left now, so the
+                # window has evidently begun again (a mock or proxy without rate-limit headers).
+                self._advance(now, cause="probe")
+                self._spent_now += actual
+                self._granted_mark += actual
         self._notify(res, status, server_remaining)
         self._dispatch()
 
@@ -675,13 +696,20 @@ class CostBudget:
         log.debug("cost window %d begins (%s); %d carried in flight", self._epoch, cause, carried)
 
     def _pause(self, now: float, retry_after: float | None) -> None:
-        """A 429: hold everyone until the window resets (or Retry-After), then probe."""
+        """A 429: hold everyone until the window resets (or Retry-After), then probe.
+
+        Without Retry-After the server's window end is waited for only when something says
+        where it is; otherwise a short probe backoff, doubled by each 429 in a row, finds it.
+        """
+        self._strikes += 1
+        end = self._window_end
         if retry_after is not None:
-            until = now + retry_after
-        elif self._window_end is not None and self._window_end > now:
-            until = self._window_end
+            wait = retry_after
+        elif self._server.knows_boundary and end is not None and end > now:
+            wait = end - now
         else:
-            until = now + self.window
+            wait = self.window / 60 * 2 ** min(self._strikes - 1, 20)
+        until = now + min(wait, self.max_pause)
         self._paused_until = max(self._paused_until or 0.0, until)
         self._probe_pending = True
         log.info("429 from Salesloft: budget paused for %.2fs", self._paused_until - now)
@@ -718,6 +746,26 @@ class CostBudget:
             report_settle(
                 self._on_settle, res, status, cost, server_remaining, self._remaining_estimate()
             )
+
+
+def default_max_pause(window: float) -> float:
+    """The default cap on a 429's pause: one window plus a tenth of it (at least 1 s)."""
+    return window + max(1.0, window / 10)
+
+
+def read_retry_after(headers: Mapping[str, str], now_wall: float, cap: float) -> float | None:
+    """A 429's ``Retry-After`` in seconds, capped at `cap`; None when absent or absurd.
+
+    Not finite, or beyond `ABSURD_RETRY_AFTER` (``999999999``, ``inf``, a date in year 9999): a
+    broken header, so the budget waits by its own rule instead.  Both budgets read it here.
+    """
+    raw = header(headers, "retry-after")
+    seconds = parse_retry_after(raw, now_wall)
+    with contextlib.suppress(ValueError):
+        seconds = float(raw or "")  # as sent: "nan" is no delay of 0 s
+    if seconds is None or not 0 <= seconds <= ABSURD_RETRY_AFTER:
+        return None
+    return min(seconds, cap)
 
 
 def report_settle(

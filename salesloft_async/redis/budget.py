@@ -41,12 +41,18 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ..budget import BudgetStats, CostBudget, Settlement, report_settle
+from ..budget import (
+    BudgetStats,
+    CostBudget,
+    Settlement,
+    default_max_pause,
+    read_retry_after,
+    report_settle,
+)
 from ..costs import Reading, cost_key, estimate_cost
 from ..errors import ConfigurationError
-from ..headers import header, int_header
+from ..headers import int_header
 from ..hooks import BudgetHook, Lane, Reservation
-from ..retry import parse_retry_after
 from ._compat import connect, redis_errors, text
 from ._scripts import BUDGET_RELEASE, BUDGET_RESERVE, BUDGET_SETTLE, BUDGET_STATS
 
@@ -116,7 +122,10 @@ class RedisBudget:
     `probe_poll`: the longest sleep of a waiter before it asks Redis again, in general and while a
     probe is out.  `stale`: seconds after which the ticket of a waiter that stopped asking is
     dropped.  `inflight_ttl`: seconds after which a grant never settled (its process died) stops
-    counting.  `now`: tests only, a time override passed to the scripts instead of Redis TIME.
+    counting.  `max_pause`: the longest a 429 pauses every worker, whatever the server's
+    ``Retry-After`` says (default: one window plus a tenth, at least 1 s); the scripts enforce it
+    on the stored pause too.  `now`: tests only, a time override passed to the scripts instead of
+    Redis TIME.
     """
 
     handles_rate_limit = True
@@ -140,6 +149,7 @@ class RedisBudget:
         stale: float | None = None,
         probe_timeout: float = 10.0,
         inflight_ttl: float = 120.0,
+        max_pause: float | None = None,
         sleep: Sleep = asyncio.sleep,
         wall_clock: Callable[[], float] = time.time,
         now: Callable[[], float | None] = lambda: None,
@@ -167,6 +177,9 @@ class RedisBudget:
         self.stale = stale if stale is not None else max(2.0, 8 * max_poll)
         self.probe_timeout = probe_timeout
         self.inflight_ttl = inflight_ttl
+        self.max_pause = default_max_pause(window) if max_pause is None else max_pause
+        if not 0 < self.max_pause < math.inf:
+            raise ConfigurationError(f"max_pause must be a positive number, got {max_pause!r}")
         self.sleep = sleep
         self.wall_clock = wall_clock
         #: tests only: a time override (epoch seconds) passed to every script instead of TIME
@@ -298,7 +311,7 @@ class RedisBudget:
         remaining = int_header(headers, "x-ratelimit-remaining-minute")
         cost = 0 if status == 429 else (actual if actual is not None else res.cost)
         self._n.spent += cost
-        retry_after = parse_retry_after(header(headers, "retry-after"), self.wall_clock())
+        retry_after = read_retry_after(headers, self.wall_clock(), self.max_pause)
         args = [
             *self._base_args(),
             res.id,
@@ -312,6 +325,7 @@ class RedisBudget:
             res.cost_key,
             res.seq,
             res.granted,
+            f"{self.max_pause:.6f}",
         ]
         task = self._spawn(self._run_settle(args, res, status, cost, remaining))
         if status == 429:
@@ -423,6 +437,7 @@ class RedisBudget:
             res.cost_key,
             f"{self.stale:.6f}",
             f"{self.probe_timeout:.6f}",
+            f"{self.max_pause:.6f}",
         ]
 
     async def _call(self, script: Any, args: list[Any]) -> Any:

@@ -170,4 +170,6 @@ async def test_a_random_date_on_every_answer_still_gets_the_budget_through() -> 
     budget = make(time)
     await run(server, time, budget, windows=10)
     assert min(full_windows(server, 10)) >= 0.97 * LIMIT
-    assert sum(server.limited.values()) <= 2, server.limited
+    # Until the first reset shows where the server's windows end, a 429 is waited out by a
+    # doubling probe backoff (a sixtieth of the window first): a few 429s, in one window only.
+    assert len(server.limited) <= 1 and sum(server.limited.values()) <= 7, server.limited

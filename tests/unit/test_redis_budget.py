@@ -462,3 +462,36 @@ def test_fallback_share_sizes_the_local_budget() -> None:
     assert b._local_limit() == 150
     local = b._local()
     assert getattr(local, "limit", None) == 150
+
+
+async def test_a_429s_pause_never_exceeds_max_pause(
+    redis: aioredis.Redis, clock: ManualTime, key: str
+) -> None:
+    b = await opened(make(redis, clock, key, limit=10, window=2.0))
+    assert b.max_pause == 3.0  # one window plus a tenth, at least 1 s
+    b.settle(await get(b), 429, {"Retry-After": "3600"})
+    await b.drain()
+    assert float(await redis.hget(key, "pause")) == pytest.approx(T0 + 3.0)
+    b.settle(await get(b), 429, {"Retry-After": "999999999"})  # absurd: as if absent
+    await b.drain()
+    assert float(await redis.hget(key, "pause")) == pytest.approx(T0 + 3.0)
+    # The script enforces the cap itself, whatever a client sends it.
+    args = [*b._base_args(), "x", 1, "", "0", 429, "", "", "1e12", "", "", "", "3.0"]
+    await b._call(b._settle, args)
+    assert float(await redis.hget(key, "pause")) == pytest.approx(T0 + 3.0)
+
+
+async def test_a_stored_pause_beyond_the_cap_is_cut_and_waiters_do_not_renew_the_key(
+    redis: aioredis.Redis, clock: ManualTime, key: str
+) -> None:
+    b = await opened(make(redis, clock, key, limit=10, window=2.0))
+    await redis.hset(key, "pause", f"{T0 + 1e9:.6f}")  # what an older client may have stored
+    await redis.pexpire(key, 5000)
+    reply = await try_once(b, ticket("w", 1))
+    assert reply[1] == "paused" and float(reply[2]) == pytest.approx(3.0)
+    assert float(await redis.hget(key, "pause")) == pytest.approx(T0 + 3.0)
+    for _ in range(3):
+        await try_once(b, ticket("w", 1))
+    assert 0 < await redis.pttl(key) <= 5000
+    clock.t += 3.0
+    assert (await get(b)).probe

@@ -1,0 +1,71 @@
+"""CostBudget against a hostile local server over loopback: a 429's pause is always bounded.
+
+The server refuses the first request of each client with a hostile ``Retry-After`` (huge, not
+finite, a date in year 9999) and then answers 200.  The budget is driven the way the transport
+drives it (reserve, send, settle) so that only the budget's own wait is measured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from salesloft_async.budget import CostBudget
+
+WINDOW = 1.0
+
+
+@pytest.fixture
+async def hostile() -> AsyncIterator[str]:
+    refused: set[str] = set()
+
+    async def people(request: web.Request) -> web.Response:
+        who = request.query["client"]
+        if who not in refused:
+            refused.add(who)
+            return web.json_response(
+                {"error": "rate limited"}, status=429, headers={"Retry-After": who}
+            )
+        return web.json_response({"data": []}, headers={"x-ratelimit-endpoint-cost": "1"})
+
+    app = web.Application()
+    app.router.add_get("/v2/people", people)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield str(server.make_url("")).rstrip("/")
+    finally:
+        await server.close()
+
+
+async def call(http: aiohttp.ClientSession, url: str, budget: CostBudget, who: str) -> float:
+    """One request through the budget; the seconds its reservation waited."""
+    res = await budget.reserve("GET", "/v2/people", None)
+    async with http.get(f"{url}/v2/people", params={"client": who}) as resp:
+        await resp.read()
+        budget.settle(res, resp.status, resp.headers)
+    return res.waited
+
+
+@pytest.mark.parametrize("cap", [None, 0.5])
+async def test_a_hostile_retry_after_never_pauses_past_the_cap(
+    hostile: str, cap: float | None
+) -> None:
+    values = ["999999999", "inf", "1e400", "Fri, 31 Dec 9999 23:59:59 GMT", "7"]
+    async with aiohttp.ClientSession() as http:
+
+        async def client(value: str) -> tuple[float, CostBudget]:
+            budget = CostBudget(20, WINDOW, max_pause=cap)
+            await call(http, hostile, budget, value)  # 429 with the hostile header
+            return await call(http, hostile, budget, value), budget
+
+        async with asyncio.timeout(10):  # a pause of 999999999 s would end the test here
+            results = await asyncio.gather(*(client(v) for v in values))
+    for value, (waited, budget) in zip(values, results, strict=True):
+        assert budget.stats.rate_limited == 1
+        assert waited <= budget.max_pause + 0.25, (value, waited)
