@@ -9,13 +9,14 @@ the team in a Redis Cluster hash tag so that one script's keys always share a sl
 
 from __future__ import annotations
 
-from .budget import RedisBudget, RedisReservation
+from .budget import RedisBudget, RedisReservation, SharedBudgetStats
 from .tokens import RedisTokenStore
 
 __all__ = [
     "RedisBudget",
     "RedisReservation",
     "RedisTokenStore",
+    "SharedBudgetStats",
     "budget_key",
     "token_key",
 ]

@@ -59,7 +59,7 @@ from ._scripts import BUDGET_RELEASE, BUDGET_RESERVE, BUDGET_SETTLE, BUDGET_STAT
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-__all__ = ["RedisBudget", "RedisReservation"]
+__all__ = ["RedisBudget", "RedisReservation", "SharedBudgetStats"]
 
 log = logging.getLogger("salesloft_async.redis")
 
@@ -84,6 +84,89 @@ class RedisReservation:
     local: Reservation | None = None
     waited: float = 0.0
     done: bool = False
+
+
+@attrs.frozen
+class SharedBudgetStats:
+    """The team-wide budget as Redis holds it: what `RedisBudget.shared_stats` returns.
+
+    Times are epoch seconds on Redis's clock.  The counters run from when the key was created
+    (or last expired after `10 x window` without traffic).
+    """
+
+    #: Redis's clock when this was read
+    now: float
+    #: start of the current shared window (None before the first request)
+    window_start: float | None
+    #: where windows begin, modulo the window length, as learned from the server's resets
+    phase: float
+    #: cost charged in the current window, requests in flight included: a lower bound on what
+    #: the server has counted
+    spent: int
+    #: the working estimate of the window's spend, counting requests in flight that the server
+    #: had most likely not counted when it last answered (None until an answer said)
+    likely_spent: int | None
+    #: cost granted in an earlier window and still in flight when the current one began
+    carried: int
+    #: cost of granted requests not yet answered
+    in_flight: int
+    #: every worker waits until then after a 429 (None when not paused)
+    paused_until: float | None
+    #: "none", "needed" (the next grant probes) or "out" (a probe is on its way)
+    probe: str
+    #: when an unanswered probe is given up (None when no probe is out)
+    probe_deadline: float | None
+    #: the server's latest ``x-ratelimit-remaining-minute`` in this window (None when none yet)
+    server_remaining: int | None
+    #: tickets of waiting requests, from every process
+    queued: int
+    #: cost the server charged for answered requests
+    cost: int
+    #: answered requests (429s excluded)
+    requests: int
+    #: grants made
+    grants: int
+    #: 429 answers
+    rate_limited: int
+    #: windows begun early because the server's remaining count jumped back up
+    window_jumps: int
+
+    @classmethod
+    def from_reply(cls, reply: list[Any]) -> SharedBudgetStats:
+        """From the stats script's flat field/value list (the fields of `_scripts`' hash)."""
+        flat = [text(v) or "" for v in reply]
+        raw = dict(zip(flat[::2], flat[1::2], strict=True))
+
+        def num(name: str) -> float | None:
+            try:
+                return float(raw[name])
+            except (KeyError, ValueError):
+                return None
+
+        def count(name: str) -> int:
+            return int(num(name) or 0)
+
+        probe = raw.get("probe", "")
+        pause = num("pause")
+        return cls(
+            now=num("now") or 0.0,
+            window_start=num("ws"),
+            phase=num("phase") or 0.0,
+            spent=count("spent"),
+            likely_spent=None if num("doubt") is None else count("doubt"),
+            carried=count("carry"),
+            in_flight=count("inflight"),
+            paused_until=pause if pause and pause > (num("now") or 0.0) else None,
+            probe={"": "none", "need": "needed"}.get(probe, "out"),
+            probe_deadline=num("probe_dl") if probe not in ("", "need") else None,
+            server_remaining=None if num("obs_rem") is None else count("obs_rem"),
+            queued=count("queued"),
+            cost=count("cost"),
+            requests=count("requests"),
+            grants=count("grants"),
+            rate_limited=count("r429"),
+            window_jumps=count("jumps"),
+        )
 
 
 @attrs.define
@@ -399,17 +482,9 @@ class RedisBudget:
         while self._pending:
             await asyncio.gather(*list(self._pending), return_exceptions=True)
 
-    async def shared_stats(self) -> dict[str, float]:
-        """The team-wide state and counters as Redis holds them (cost, requests, r429, ...)."""
-        reply = await self._call(self._stats, self._base_args())
-        flat = [text(v) or "" for v in reply]
-        out: dict[str, float] = {}
-        for name, value in zip(flat[::2], flat[1::2], strict=True):
-            try:
-                out[name] = float(value)
-            except ValueError:
-                continue
-        return out
+    async def shared_stats(self) -> SharedBudgetStats:
+        """The team-wide state and counters, as Redis holds them, for every worker together."""
+        return SharedBudgetStats.from_reply(await self._call(self._stats, self._base_args()))
 
     async def reset(self) -> None:
         """Forget the shared state (tests, or after changing the limit): deletes every key."""
