@@ -9,11 +9,13 @@ the team in a Redis Cluster hash tag so that one script's keys always share a sl
 
 from __future__ import annotations
 
+from ._compat import RedisKeyError
 from .budget import RedisBudget, RedisReservation, SharedBudgetStats
 from .tokens import RedisTokenStore
 
 __all__ = [
     "RedisBudget",
+    "RedisKeyError",
     "RedisReservation",
     "RedisTokenStore",
     "SharedBudgetStats",

@@ -53,7 +53,7 @@ from ..costs import Reading, cost_key, estimate_cost
 from ..errors import ConfigurationError
 from ..headers import int_header
 from ..hooks import BudgetHook, Lane, Reservation
-from ._compat import connect, redis_errors, text
+from ._compat import RedisKeyError, connect, key_errors, redis_errors, text, wrong_type
 from ._scripts import BUDGET_RELEASE, BUDGET_RESERVE, BUDGET_SETTLE, BUDGET_STATS
 
 if TYPE_CHECKING:
@@ -268,12 +268,22 @@ class RedisBudget:
         #: tests only: a time override (epoch seconds) passed to every script instead of TIME
         self.now = now
         self._n = _Counters()
-        self._keys = [key, f"{key}:q", f"{key}:qi", f"{key}:costs", f"{key}:fly", f"{key}:seq"]
+        #: every key of the budget, and what it holds (see `_scripts`): a WRONGTYPE names one
+        self._types = {
+            key: "hash",
+            f"{key}:q": "zset",
+            f"{key}:qi": "hash",
+            f"{key}:costs": "hash",
+            f"{key}:fly": "zset",
+            f"{key}:seq": "string",
+        }
+        self._keys = list(self._types)
         self._reserve = self.redis.register_script(BUDGET_RESERVE)
         self._settle = self.redis.register_script(BUDGET_SETTLE)
         self._release = self.redis.register_script(BUDGET_RELEASE)
         self._stats = self.redis.register_script(BUDGET_STATS)
         self._unreachable = redis_errors()
+        self._refused = key_errors()
         self._gates: dict[str, asyncio.Lock] = {}
         self._pending: set[asyncio.Task[None]] = set()
         self._urgent: set[asyncio.Task[None]] = set()
@@ -524,6 +534,9 @@ class RedisBudget:
         except self._unreachable as exc:
             self._enter_outage(exc)
             raise
+        except self._refused as exc:
+            why = await wrong_type(self.redis, exc, self._types, "RedisBudget")
+            raise RedisKeyError(why) from None
         # Only a call sent after the outage began proves Redis is back (an answer that was
         # already on its way when Redis died proves nothing).
         if self._down_since is not None and issued >= self._down_since:

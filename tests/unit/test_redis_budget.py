@@ -17,7 +17,14 @@ import attrs
 import pytest
 import redis.asyncio as aioredis
 
-from salesloft_async.redis import RedisBudget, RedisReservation, SharedBudgetStats, budget_key
+from salesloft_async.errors import SalesloftError
+from salesloft_async.redis import (
+    RedisBudget,
+    RedisKeyError,
+    RedisReservation,
+    SharedBudgetStats,
+    budget_key,
+)
 from tests.redis_support import REDIS_URL, redis_or_skip
 
 T0 = 1_767_225_600.0  # a window boundary for every window length used here
@@ -524,3 +531,24 @@ async def test_shared_stats_is_a_typed_snapshot_with_readable_names(
     stats = await b.shared_stats()
     assert stats.probe == "out" and stats.probe_deadline == pytest.approx(T0 + 6.5)
     assert stats.paused_until is None and stats.in_flight == 1
+
+
+@pytest.mark.parametrize(("suffix", "kind"), [("", "list"), (":q", "string"), (":costs", "set")])
+async def test_a_budget_key_of_another_type_is_an_error_naming_it(
+    redis: aioredis.Redis, clock: ManualTime, key: str, suffix: str, kind: str
+) -> None:
+    taken = key + suffix
+    if kind == "list":
+        await redis.rpush(taken, "x")
+    elif kind == "string":
+        await redis.set(taken, "x")
+    else:
+        await redis.sadd(taken, "x")
+    b = make(redis, clock, key)
+    with pytest.raises(RedisKeyError, match=f"holds a {kind}") as caught:
+        await asyncio.wait_for(get(b), 5)
+    assert repr(taken) in str(caught.value) and "DEL" in str(caught.value)
+    assert isinstance(caught.value, SalesloftError)
+    if suffix != ":costs":  # the stats script reads every key but the learned costs
+        with pytest.raises(RedisKeyError):
+            await b.shared_stats()
