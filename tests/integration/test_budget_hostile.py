@@ -1,4 +1,4 @@
-"""CostBudget against a hostile local server over loopback: a 429's pause is always bounded.
+"""Both budgets against a hostile local server over loopback: a 429's pause is always bounded.
 
 The server refuses the first request of each client with a hostile ``Retry-After`` (huge, not
 finite, a date in year 9999) and then answers 200.  The budget is driven the way the transport
@@ -8,7 +8,9 @@ drives it (reserve, send, settle) so that only the budget's own wait is measured
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import pytest
@@ -16,6 +18,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from salesloft_async.budget import CostBudget
+from salesloft_async.redis import RedisBudget, budget_key
+from tests.redis_support import redis_or_skip
 
 WINDOW = 1.0
 
@@ -43,9 +47,9 @@ async def hostile() -> AsyncIterator[str]:
         await server.close()
 
 
-async def call(http: aiohttp.ClientSession, url: str, budget: CostBudget, who: str) -> float:
+async def call(http: aiohttp.ClientSession, url: str, budget: Any, who: str) -> float:
     """One request through the budget; the seconds its reservation waited."""
-    res = await budget.reserve("GET", "/v2/people", None)
+    res = await budget.reserve("GET", "/v2/people", None, "interactive")
     async with http.get(f"{url}/v2/people", params={"client": who}) as resp:
         await resp.read()
         budget.settle(res, resp.status, resp.headers)
@@ -69,3 +73,21 @@ async def test_a_hostile_retry_after_never_pauses_past_the_cap(
     for value, (waited, budget) in zip(values, results, strict=True):
         assert budget.stats.rate_limited == 1
         assert waited <= budget.max_pause + 0.25, (value, waited)
+
+
+async def test_a_hostile_retry_after_never_freezes_the_shared_budget(hostile: str) -> None:
+    redis = await redis_or_skip()
+    key = budget_key(f"hostile-{uuid.uuid4().hex[:12]}")
+    budget = RedisBudget(redis, key, limit=20, window=WINDOW)
+    try:
+        async with aiohttp.ClientSession() as http, asyncio.timeout(10):
+            await call(http, hostile, budget, "999999999")
+            await budget.drain()
+            paused = (await budget.shared_stats()).paused_until
+            assert paused is None or paused <= (await budget.shared_stats()).now + budget.max_pause
+            waited = await call(http, hostile, budget, "999999999")
+        assert waited <= budget.max_pause + 0.25
+        assert budget.stats.rate_limited == 1
+    finally:
+        await budget.reset()
+        await redis.aclose()
