@@ -52,7 +52,7 @@ How it decides, and why:
   ``Retry-After`` says; without one, until the server's window ends when the budget knows where
   its windows end (a believed ``Date``, or a reset seen); when nothing says (a mock or proxy that
   sends neither), a probe backoff of a sixtieth of the window (1 s for Salesloft's minute),
-  doubled by each 429 in a row.  A server's word never pauses longer than `max_pause` (one window
+  doubled by each refused probe.  A server's word never pauses longer than `max_pause` (one window
   plus a tenth by default): a ``Retry-After`` that is not finite or beyond a day is treated as
   absent, and any other is capped.  `handles_rate_limit` is True: the transport retries a 429
   without sleeping, because the retried request waits here.
@@ -298,7 +298,7 @@ class CostBudget:
 
         # 429 handling.
         self._paused_until: float | None = None
-        self._strikes = 0  # 429s in a row, for the probe backoff
+        self._strikes = 0  # pauses in a row (a failed probe extends the streak), for the backoff
         self._probe_pending = False
         self._probe: CostReservation | None = None
 
@@ -470,7 +470,7 @@ class CostBudget:
         if limited:
             self._rate_limited += 1
             if not stale:  # a refusal in a window already left says nothing about this one
-                self._pause(now, read_retry_after(headers, wall, self.max_pause))
+                self._pause(now, read_retry_after(headers, wall, self.max_pause), res.probe)
         elif res.probe:
             # The probe was answered without a 429: the server takes requests again.  (Answers
             # to requests sent before the pause prove nothing.)
@@ -695,13 +695,14 @@ class CostBudget:
         self._server.plan_timing(self._contested())
         log.debug("cost window %d begins (%s); %d carried in flight", self._epoch, cause, carried)
 
-    def _pause(self, now: float, retry_after: float | None) -> None:
+    def _pause(self, now: float, retry_after: float | None, probe: bool) -> None:
         """A 429: hold everyone until the window resets (or Retry-After), then probe.
 
         Without Retry-After the server's window end is waited for only when something says
-        where it is; otherwise a short probe backoff, doubled by each 429 in a row, finds it.
+        where it is; otherwise a short probe backoff, doubled by each refused probe, finds it.
         """
-        self._strikes += 1
+        if probe or not self._probe_pending:  # not for every request that was in flight
+            self._strikes += 1
         end = self._window_end
         if retry_after is not None:
             wait = retry_after

@@ -485,3 +485,16 @@ async def test_a_429_without_date_or_retry_after_is_probed_not_waited_out() -> N
     again = start(budget)
     await time.advance(1.1)
     assert again[0].done()
+
+
+async def test_a_burst_of_429s_to_requests_in_flight_is_one_refusal_for_the_backoff() -> None:
+    time = FakeTime()
+    budget = make(time, limit=600, window=60.0)
+    first = await reserve(budget)
+    budget.settle(first, 200, {"x-ratelimit-remaining-minute": "599"})  # no Date: no boundary
+    flight = [await reserve(budget) for _ in range(5)]
+    for res in flight:  # all refused: one streak, not five doublings
+        budget.settle(res, 429, {})
+    waiting = start(budget)
+    await time.advance(1.1)
+    assert waiting[0].done() and waiting[0].result().probe
