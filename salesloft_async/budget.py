@@ -299,6 +299,7 @@ class CostBudget:
         # 429 handling.
         self._paused_until: float | None = None
         self._strikes = 0  # pauses in a row (a failed probe extends the streak), for the backoff
+        self._paused_in = 0  # the window (epoch) the last 429 was counted in
         self._probe_pending = False
         self._probe: CostReservation | None = None
 
@@ -476,9 +477,10 @@ class CostBudget:
             # to requests sent before the pause prove nothing.)
             self._probe_pending = False
             self._strikes = 0
-            if seen is None and counted_now:
-                # The 429 said the window was spent; nothing says how much is left now, so the
-                # window has evidently begun again (a mock or proxy without rate-limit headers).
+            if seen is None and counted_now and self._paused_in == self._epoch:
+                # The 429 said this window was spent and it has not ended by our reckoning, yet
+                # the server takes requests, and says nothing of how much is left: its window
+                # has evidently begun again (a mock or proxy without rate-limit headers).
                 self._advance(now, cause="probe")
                 self._spent_now += actual
                 self._granted_mark += actual
@@ -703,6 +705,7 @@ class CostBudget:
         """
         if probe or not self._probe_pending:  # not for every request that was in flight
             self._strikes += 1
+        self._paused_in = self._epoch
         end = self._window_end
         if retry_after is not None:
             wait = retry_after

@@ -498,3 +498,17 @@ async def test_a_burst_of_429s_to_requests_in_flight_is_one_refusal_for_the_back
     waiting = start(budget)
     await time.advance(1.1)
     assert waiting[0].done() and waiting[0].result().probe
+
+
+async def test_a_probe_without_headers_after_the_window_rolled_starts_no_second_window() -> None:
+    time = FakeTime()
+    budget = make(time)
+    await opened(time, budget)  # Date known: the 429 is waited out to the window's end
+    res = await reserve(budget)
+    budget.settle(res, 429, headers(0, wall=time.wall()))
+    waiting = start(budget)
+    await time.advance(2.0)
+    probe = waiting[0].result()
+    assert probe.probe and budget.stats.windows == 1
+    budget.settle(probe, 200, {})  # no rate-limit headers: the window already began by the clock
+    assert budget.stats.windows == 1
