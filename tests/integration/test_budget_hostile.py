@@ -17,6 +17,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from salesloft_async import SalesloftClient
 from salesloft_async.budget import CostBudget
 from salesloft_async.redis import RedisBudget, budget_key
 from tests.redis_support import redis_or_skip
@@ -29,13 +30,17 @@ async def hostile() -> AsyncIterator[str]:
     refused: set[str] = set()
 
     async def people(request: web.Request) -> web.Response:
+        """The first answer to each client is a 429 whose Retry-After is the client's name;
+        client "silent" gets no Retry-After and, like a bare mock, no Date at all."""
         who = request.query["client"]
+        silent = {"Date": ""} if who == "silent" else {}
         if who not in refused:
             refused.add(who)
+            hostile = {} if who == "silent" else {"Retry-After": who}
             return web.json_response(
-                {"error": "rate limited"}, status=429, headers={"Retry-After": who}
+                {"error": "rate limited"}, status=429, headers={**hostile, **silent}
             )
-        return web.json_response({"data": []}, headers={"x-ratelimit-endpoint-cost": "1"})
+        return web.json_response({"data": []}, headers={"x-ratelimit-endpoint-cost": "1", **silent})
 
     app = web.Application()
     app.router.add_get("/v2/people", people)
@@ -91,3 +96,14 @@ async def test_a_hostile_retry_after_never_freezes_the_shared_budget(hostile: st
     finally:
         await budget.reset()
         await redis.aclose()
+
+
+async def test_a_429_without_date_or_retry_after_is_not_waited_out_through_the_client(
+    hostile: str,
+) -> None:
+    budget = CostBudget(600, 60.0)  # Salesloft's minute: a whole window would be 60 s
+    async with SalesloftClient(api_key="ak_test", base_url=hostile, budget=budget) as sl:
+        async with asyncio.timeout(10):
+            response = await sl.request("GET", "/v2/people", params={"client": "silent"})
+    assert response.status == 200 and budget.stats.rate_limited == 1
+    assert budget.stats.wait_time <= 1.5  # the probe backoff's 1 s
