@@ -3,7 +3,7 @@
 Needs the ``redis`` extra (``pip install 'salesloft-async[redis]'``).  Keys are named per team, with
 the team in a Redis Cluster hash tag so that one script's keys always share a slot:
 
-    salesloft:{<team>}:budget          the budget (plus :q, :qi, :costs, :seq beside it)
+    salesloft:{<team>}:budget          the budget (plus :q, :qi, :costs, :fly, :seq beside it)
     salesloft:{<team>}:token:<user>    one user's OAuth token (plus :lock beside it)
 """
 
