@@ -109,16 +109,17 @@ class RetryPolicy:
         """Seconds to wait before the next attempt, or None to give up.
 
         `attempt` is the number of the attempt that just failed (1-based).  With `budget_waits`, a
-        429 is waited out by the cost budget itself, so the policy adds no sleep of its own.
+        429 is waited out by the cost budget itself (its `Retry-After` included, capped by the
+        budget's `max_pause`), so the policy adds no sleep of its own on top of the budget's pause.
         """
         if attempt >= self.max_attempts or not self.retryable(
             method, failure, status, idempotent=idempotent
         ):
             return None
-        if retry_after is not None:
-            wait = min(max(0.0, retry_after), self.max_retry_after)
-        elif status == 429 and budget_waits:
+        if status == 429 and budget_waits:
             wait = 0.0
+        elif retry_after is not None:
+            wait = min(max(0.0, retry_after), self.max_retry_after)
         else:
             wait = self.backoff(attempt)
         if elapsed + wait > self.max_elapsed:

@@ -6,6 +6,7 @@ set); the cross-process behaviour is in tests/integration/test_redis_tokens.py.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 import sys
@@ -114,3 +115,48 @@ async def test_a_lock_lost_to_its_ttl_is_logged_not_raised(
             await redis.set(f"{key}:lock", "someone-else")
     assert await redis.get(f"{key}:lock") == "someone-else"  # not deleted by the old owner
     assert any("expired while held" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_token_key_of_another_type_is_a_token_store_error_naming_it(
+    redis: aioredis.Redis, key: str
+) -> None:
+    await redis.rpush(key, "something else's")
+    store = RedisTokenStore(redis, key)
+    with pytest.raises(TokenStoreError, match="holds a list, not the hash") as caught:
+        await store.load()
+    assert key in str(caught.value) and "DEL" in str(caught.value)
+    with pytest.raises(TokenStoreError, match="holds a list"):
+        await store.save(TOKEN, expected=None)
+
+
+@pytest.mark.parametrize(
+    ("stored", "field"),
+    [
+        ('{"access_token": "at-secret", "expires_at": "soon"}', "expires_at"),
+        ('{"access_token": "at-secret", "token_type": null}', "token_type"),
+        ('{"expires_at": 1}', "access_token"),
+    ],
+)
+async def test_a_stored_token_of_the_wrong_shape_is_a_token_store_error(
+    redis: aioredis.Redis, key: str, stored: str, field: str
+) -> None:
+    await redis.hset(key, mapping={"fp": "x", "token": stored})
+    with pytest.raises(TokenStoreError, match=field) as caught:
+        await RedisTokenStore(redis, key).load()
+    assert key in str(caught.value) and "secret" not in str(caught.value)
+
+
+@pytest.mark.parametrize("squatter", ["hash", "string without expiry"])
+async def test_a_lock_key_that_is_no_lock_is_reported_at_once(
+    redis: aioredis.Redis, key: str, squatter: str
+) -> None:
+    if squatter == "hash":
+        await redis.hset(f"{key}:lock", "x", "1")
+    else:
+        await redis.set(f"{key}:lock", "x")
+    store = RedisTokenStore(redis, key, lock_wait=30.0)
+    with pytest.raises(TokenStoreError, match="never expires") as caught:
+        async with asyncio.timeout(5):  # not after lock_wait
+            async with store.lock():
+                pass
+    assert f"{key}:lock" in str(caught.value)

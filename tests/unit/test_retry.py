@@ -66,6 +66,16 @@ def test_budget_that_waits_out_429_gets_no_extra_sleep() -> None:
     assert POLICY.delay("GET", "status", attempt=1, elapsed=0, status=503, budget_waits=True) > 0
 
 
+def test_a_429s_retry_after_is_waited_by_the_budget_alone() -> None:
+    """The budget pauses for Retry-After (capped by its max_pause); sleeping it again here would
+    wait twice as long as the server asked."""
+    wait = POLICY.delay(
+        "GET", "status", attempt=1, elapsed=0, status=429, retry_after=30, budget_waits=True
+    )
+    assert wait == 0
+    assert POLICY.delay("GET", "status", attempt=1, elapsed=0, status=429, retry_after=30) == 30
+
+
 def test_parse_retry_after_seconds_and_http_date() -> None:
     assert parse_retry_after("12", now_epoch=0) == 12
     assert parse_retry_after("Thu, 01 Jan 1970 00:01:40 GMT", now_epoch=40) == 60
