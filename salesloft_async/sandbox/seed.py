@@ -512,8 +512,10 @@ class _Seeder:
 
     def memberships(self) -> None:
         people = self.store["people"]
-        n = min(self.config.size("cadence_memberships"), len(people) * 2)
         cadences = max(1, self.config.size("cadences"))
+        # at most two cadences per person, and never more pairs than exist (the loop below draws
+        # distinct pairs until it has n of them)
+        n = min(self.config.size("cadence_memberships"), len(people) * min(2, cadences))
         users = self.config.size("users")
         seen: set[tuple[int, int]] = set()
         pairs: list[tuple[int, int]] = []

@@ -263,3 +263,18 @@ def test_pages_partition_any_ordering(
 
     keys = [_key_fn(col, q.sort_by)(rid) for rid in seen]  # an unlisted key leaves the default
     assert keys == sorted(keys, reverse=descending)
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("people", [1, 3])
+def test_the_smallest_teams_seed(people: int) -> None:
+    """One cadence leaves each person one membership: seeding must not wait for pairs that cannot
+    exist."""
+    tiny = Store("http://sandbox.test")
+    seed_store(
+        tiny, SandboxConfig(people=people, accounts=1, users=1, cadences=1), load_resources()
+    )
+    memberships = tiny["cadence_memberships"].records.values()
+    assert len(tiny["people"].records) == people
+    assert 0 < len(memberships) <= people
+    assert len({m["person"]["id"] for m in memberships}) == len(memberships)
