@@ -81,7 +81,13 @@ _RESERVED = frozenset(
 
 
 class TransportSource:
-    """Pages straight from the transport on the bulk lane, counted into `stats`."""
+    """Pages straight from the transport on the bulk lane, counted into `stats`.
+
+    :param transport: sends each request (with its auth, budget and retries).
+    :param path: the list operation's path, e.g. ``"/v2/people"``.
+    :param filters: the list's own query filters, sent with every page.
+    :param stats: the counters each page's cost and remaining budget are added to.
+    """
 
     def __init__(
         self,
