@@ -217,6 +217,7 @@ class CostBudget:
     :param pace: spread spend evenly over the window (aiolimiter leaky bucket) instead of
         bursting at its start.
     :param clock: monotonic seconds; `sleep` sleeps on the same clock (inject both in tests).
+    :param sleep: waits that many seconds of `clock` (default `asyncio.sleep`).
     :param wall_clock: epoch seconds, compared with the server's ``Date`` header.
     :param on_settle: called with a `Settlement` after every answered request; exceptions are
         logged and swallowed.

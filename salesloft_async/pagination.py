@@ -89,7 +89,19 @@ class Page(Generic[T]):
 
 
 class Paginator(Generic[T]):
-    """An async iterator over a list endpoint's records; `.pages()` for whole pages."""
+    """An async iterator over a list endpoint's records; `.pages()` for whole pages.
+
+    Resources build these (``sl.people.list(...)``); the arguments are the resource's.
+
+    :param transport: sends each page request (auth, budget, retries).
+    :param path: the list operation's path.
+    :param params: the query of the first page; the paginator adds the page or `id[gt]` itself.
+    :param decode: turns a page's ``data`` list into records.
+    :param mode: ``"page"``, ``"keyset"`` or ``"single"`` (see the module documentation).
+    :param method: the HTTP method of the list operation.
+    :param lane: the budget lane every page request reserves on.
+    :param max_pages: stop after this many pages (None: read to the end).
+    """
 
     def __init__(
         self,

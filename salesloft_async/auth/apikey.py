@@ -6,7 +6,10 @@ from ..errors import ConfigurationError
 
 
 class ApiKey:
-    """The simplest auth hook.  Its repr and str never show the key."""
+    """The simplest auth hook.  Its repr and str never show the key.
+
+    :param key: the Salesloft API key (``ak_...``); surrounding whitespace is dropped.
+    """
 
     __slots__ = ("_header",)
 

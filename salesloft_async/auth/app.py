@@ -261,18 +261,36 @@ class OAuthApp:
     # --- token endpoint ----------------------------------------------------------------------
 
     async def refresh(
-        self, refresh_token: str, *, session: aiohttp.ClientSession | None = None
+        self,
+        refresh_token: str,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        clock: Callable[[], float] | None = None,
     ) -> Token:
-        """Spend `refresh_token` (single-use at Salesloft) for a new token."""
-        return await self._token_request("refresh_token", session, refresh_token=refresh_token)
+        """Spend `refresh_token` (single-use at Salesloft) for a new token.
+
+        :param clock: epoch seconds that stamp the new token; defaults to the app's clock (a
+            `TokenManager` passes its own, so its expiry checks and the stamp agree).
+        """
+        return await self._token_request(
+            "refresh_token", session, clock=clock, refresh_token=refresh_token
+        )
 
     async def client_credentials(
-        self, *, scopes: Sequence[str] | None = None, session: aiohttp.ClientSession | None = None
+        self,
+        *,
+        scopes: Sequence[str] | None = None,
+        session: aiohttp.ClientSession | None = None,
+        clock: Callable[[], float] | None = None,
     ) -> Token:
-        """A token for the app itself (no user, no refresh token)."""
+        """A token for the app itself (no user, no refresh token).
+
+        :param scopes: scopes to ask for; defaults to the app's.
+        :param clock: epoch seconds that stamp the new token; defaults to the app's clock.
+        """
         scope = list(scopes) if scopes is not None else self.scopes
         kw: dict[str, Any] = {"scope": scope} if scope else {}
-        return await self._token_request("client_credentials", session, **kw)
+        return await self._token_request("client_credentials", session, clock=clock, **kw)
 
     async def revoke(
         self,

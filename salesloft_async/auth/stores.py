@@ -72,7 +72,10 @@ class _OwnedLock:
 
 
 class MemoryTokenStore:
-    """One process, one grant: for tests, scripts, and client-credentials tokens."""
+    """One process, one grant: for tests, scripts, and client-credentials tokens.
+
+    :param token: the token to start with (None: empty until the first grant is saved).
+    """
 
     def __init__(self, token: Token | None = None):
         self._token = token

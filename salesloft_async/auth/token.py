@@ -22,11 +22,22 @@ __all__ = ["Token"]
 
 @attrs.frozen(repr=False)
 class Token:
+    """One grant's tokens; usually built by `from_response`, by hand to adopt a stored grant.
+
+    :param access_token: the bearer token sent with each request.
+    :param refresh_token: the single-use token that buys the next one (None for client
+        credentials).
+    :param expires_at: epoch seconds at which the access token stops working; None when the
+        server did not say.
+    :param created_at: epoch seconds at which the server issued it (its `created_at`, else when
+        it was received).
+    :param scope: the scopes granted, space-separated, as the server sent them.
+    :param token_type: the Authorization scheme (``"Bearer"``).
+    """
+
     access_token: str
     refresh_token: str | None = None
-    #: epoch seconds at which the access token stops working; None when the server did not say
     expires_at: float | None = None
-    #: epoch seconds at which the server issued it (its `created_at`, else when we received it)
     created_at: float | None = None
     scope: str | None = None
     token_type: str = "Bearer"

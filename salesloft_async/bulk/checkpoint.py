@@ -42,7 +42,10 @@ class CheckpointStore(Protocol):
 
 
 class MemoryCheckpoint:
-    """Keeps the state in memory: for tests, and for resuming within one process."""
+    """Keeps the state in memory: for tests, and for resuming within one process.
+
+    :param state: a checkpoint document to resume from (None: start from the beginning).
+    """
 
     def __init__(self, state: dict[str, Any] | None = None) -> None:
         self.state = state
@@ -61,6 +64,10 @@ class FileCheckpoint:
 
     `fsync=True` also survives power loss at the price of a disk flush per page; a process that is
     killed (SIGKILL, Ctrl-C) loses nothing without it, since `os.replace` is atomic.
+
+    :param path: the checkpoint file; it need not exist yet (then the read starts from the
+        beginning).
+    :param fsync: flush each new file to disk before it replaces the old one.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, fsync: bool = False) -> None:

@@ -169,7 +169,30 @@ class BulkRead(Generic[T]):
     """An async iterator over every record of a list, read by concurrent keyset cursors.
 
     Use it as ``async for record in reader`` (or inside ``async with reader:``, which also stops
-    the workers if the loop is left early).  `stats` is live while it runs.
+    the workers if the loop is left early).  `stats` is live while it runs.  Most callers get one
+    from ``sl.<resource>.read_all(...)`` or `salesloft_async.bulk.read_path`, which fill in the
+    source, identity and decoder.
+
+    :param source: answers one list query with one page (`PageSource`).
+    :param identity: what this read is (path, filters, range), stored in the checkpoint; a
+        checkpoint saved under another identity is refused instead of resumed.
+    :param decode: turns one page of raw records into what the caller receives.
+    :param mode: ``"keyset"`` (cursor on ``updated_at``, every page a page 1) or ``"pages"``
+        (page numbers, one cursor, for lists that cannot sort by ``updated_at``).
+    :param since: read only records updated at or after this aware datetime.
+    :param until: read only records updated before this aware datetime.
+    :param concurrency: cursors reading at once (keyset only; ``"pages"`` uses one).
+    :param per_page: records per request, 1 to 100.
+    :param checkpoint: where progress is saved after each page the caller has finished with, and
+        resumed from; None keeps no checkpoint.
+    :param split: let an idle cursor take half of the busiest slice (keyset only).
+    :param min_split_pages: the fewest pages a slice keeps when it is planned or split: each slice
+        ends on a partial page, so shorter slices would add cost without adding speed.
+    :param saturated: returns True while requests queue for the budget; no slice is split then,
+        since another cursor would not read faster.
+    :param stats: the live counters to fill (a new `BulkStats` by default).
+    :param on_commit: awaited after each page is committed (checkpoint saved), e.g. to report
+        progress.
     """
 
     def __init__(

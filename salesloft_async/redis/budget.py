@@ -196,19 +196,36 @@ class RedisBudget:
     """Implements `salesloft_async.hooks.BudgetHook` with the state in Redis.
 
     The same constructor and behaviour as `CostBudget` where they make sense across processes
-    (`limit`, `window`, `reserve_share`, `reading`, `on_settle`, `stats`), plus:
+    (`limit`, `window`, `reserve_share`, `reading`, `on_settle`, `stats`).
 
-    `key`: e.g. ``budget_key(team)`` -> ``salesloft:{team}:budget``; every worker of the team uses
-    the same key, limit and window.  `fallback_share`: share of the limit the local fallback may
-    spend while Redis is down (1/expected processes keeps the team under its limit).
-    `op_timeout`: seconds one Redis call may take before Redis counts as down.  `max_poll` and
-    `probe_poll`: the longest sleep of a waiter before it asks Redis again, in general and while a
-    probe is out.  `stale`: seconds after which the ticket of a waiter that stopped asking is
-    dropped.  `inflight_ttl`: seconds after which a grant never settled (its process died) stops
-    counting.  `max_pause`: the longest a 429 pauses every worker, whatever the server's
-    ``Retry-After`` says (default: one window plus a tenth, at least 1 s); the scripts enforce it
-    on the stored pause too.  `now`: tests only, a time override passed to the scripts instead of
-    Redis TIME.
+    :param redis: a ``redis.asyncio`` client, or a ``redis://`` URL to open one from.
+    :param key: e.g. ``budget_key(team)`` -> ``salesloft:{team}:budget``; every worker of the team
+        uses the same key, limit and window.
+    :param limit: cost per window (Salesloft: 600, changeable per customer).
+    :param window: window length in seconds (Salesloft: 60).
+    :param reserve_share: share of the window that ``lane="bulk"`` requests may not spend.
+    :param reading: which deep-page table to predict with before costs are learned.
+    :param on_settle: called with a `Settlement` after every answered request.
+    :param fallback_share: share of the limit the local fallback may spend while Redis is down
+        (1/expected processes keeps the team under its limit).
+    :param fallback: the budget used while Redis is down (default: a `CostBudget` holding
+        `fallback_share` of the limit, built at the first outage).
+    :param retry_interval: seconds between tries of Redis during an outage.
+    :param op_timeout: seconds one Redis call may take before Redis counts as down.
+    :param max_poll: the longest sleep of a waiter before it asks Redis again.
+    :param probe_poll: the same, while a probe's answer is due.
+    :param stale: seconds after which the ticket of a waiter that stopped asking is dropped
+        (default: 8 polls, at least 2 s).
+    :param probe_timeout: seconds after which a probe that was never settled (its process died)
+        lets another probe go.
+    :param inflight_ttl: seconds after which a grant never settled (its process died) stops
+        counting.
+    :param max_pause: the longest a 429 pauses every worker, whatever the server's
+        ``Retry-After`` says (default: one window plus a tenth, at least 1 s); the scripts enforce
+        it on the stored pause too.
+    :param sleep: how a waiter sleeps between polls (default `asyncio.sleep`).
+    :param wall_clock: epoch seconds, to read a ``Retry-After`` given as a date.
+    :param now: tests only, a time override passed to the scripts instead of Redis TIME.
     """
 
     handles_rate_limit = True

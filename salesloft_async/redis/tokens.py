@@ -35,10 +35,14 @@ log = logging.getLogger("salesloft_async.redis")
 class RedisTokenStore:
     """Implements `salesloft_async.auth.TokenStore` in Redis.
 
-    `key`: e.g. ``token_key(team, user)`` -> ``salesloft:{team}:token:{user}``; the lock is
-    ``<key>:lock``.  `lock_ttl`: seconds a lock survives its holder's death; keep it above the
-    OAuth app's token request timeout (30 s by default).  `lock_wait`: how long `lock()` waits
-    for another holder before giving up (default: long enough for a dead holder's TTL to run out).
+    :param redis: a ``redis.asyncio`` client, or a ``redis://`` URL to open one from.
+    :param key: e.g. ``token_key(team, user)`` -> ``salesloft:{team}:token:{user}``; the lock is
+        ``<key>:lock``.
+    :param lock_ttl: seconds a lock survives its holder's death; keep it above the OAuth app's
+        token request timeout (30 s by default).
+    :param lock_wait: how long `lock()` waits for another holder before giving up (default: 1.5
+        times `lock_ttl`, long enough for a dead holder's TTL to run out).
+    :param poll: seconds between tries of a lock another holder has.
     """
 
     def __init__(

@@ -13,7 +13,6 @@ collects its arguments and calls one of the helpers here, so the behaviour lives
 from __future__ import annotations
 
 import enum
-import importlib
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypedDict, TypeVar
@@ -309,10 +308,10 @@ class Resource:
 class ListResource(Resource, Generic[M]):
     """A resource with a `list` operation: the hooks the bulk reader builds on.
 
-    `salesloft_async.bulk.read_all(resource, ...)` needs, and gets from here: the list path
-    (`list_path`), the record class (`model`), whether the endpoint takes the
-    `updated_at[gt]` + `sort_by=updated_at` cursor (`supports_updated_at_cursor`), and one raw
-    page request on the bulk lane (`fetch_page`).
+    It is a `salesloft_async.bulk.ListSource`: the list path (`list_path`), the record class
+    (`model`), whether the endpoint takes the `updated_at[gt]` + `sort_by=updated_at` cursor
+    (`supports_updated_at_cursor`) and the `transport`.  `fetch_page` sends one raw page request
+    on the bulk lane, for callers that page by hand.
     """
 
     #: path of the list operation, e.g. "/v2/people"
@@ -353,6 +352,6 @@ class ListResource(Resource, Generic[M]):
         Options (since, until, concurrency, checkpoint, per_page, raw, mode, ...) and the list's
         own filters are passed through; see that function for what each does.
         """
-        bulk = importlib.import_module("salesloft_async.bulk")
-        result: BulkRead[Any] = bulk.read_all(self, **options)
-        return result
+        from ..bulk import read_all  # here, so a client that never reads in bulk never loads it
+
+        return read_all(self, **options)

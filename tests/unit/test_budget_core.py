@@ -12,7 +12,7 @@ from salesloft_async.budget import CostBudget, CostReservation, Settlement
 from salesloft_async.errors import ConfigurationError
 from salesloft_async.hooks import BudgetHook
 
-from .test_budget_fakes import EPOCH, FakeTime, headers, settle
+from .budget_fakes import EPOCH, FakeTime, headers, settle
 
 
 def make(time: FakeTime, limit: int = 60, window: float = 2.0, **kw: Any) -> CostBudget:

@@ -14,7 +14,7 @@ from typing import Any
 
 from salesloft_async.budget import CostBudget
 
-from .test_budget_fakes import EPOCH, FakeServer, FakeTime, date_header, one_call, settle
+from .budget_fakes import EPOCH, FakeServer, FakeTime, date_header, one_call, settle
 
 LIMIT, WINDOW = 60, 2.0
 

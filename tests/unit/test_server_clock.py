@@ -8,7 +8,7 @@ import pytest
 
 from salesloft_async.server_clock import MAX_CONFLICTS, ServerClock
 
-from .test_budget_fakes import EPOCH, FakeTime
+from .budget_fakes import EPOCH, FakeTime
 
 WINDOW = 60.0
 

@@ -1,7 +1,7 @@
-"""RedisTokenStore's storage and lock, the key scheme, and the missing-extra error.
+"""RedisTokenStore's storage and lock, against the real Redis at 127.0.0.1:6379.
 
-Uses the real Redis at 127.0.0.1:6379 where a test needs one (skipped without it unless CI is
-set); the cross-process behaviour is in tests/integration/test_redis_tokens.py.
+Skipped without Redis unless CI is set.  The key scheme and the constructor checks are in
+tests/unit/test_redis_config.py; the cross-process behaviour is in test_redis_tokens.py.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-import sys
 import uuid
 from collections.abc import AsyncIterator
 
@@ -18,9 +17,7 @@ import redis.asyncio as aioredis
 
 from salesloft_async.auth import Token, TokenStore
 from salesloft_async.auth.errors import TokenStoreError
-from salesloft_async.errors import ConfigurationError
-from salesloft_async.redis import RedisBudget, RedisTokenStore, budget_key, token_key
-from salesloft_async.redis._compat import connect
+from salesloft_async.redis import RedisTokenStore, token_key
 from tests.redis_support import REDIS_URL, redis_or_skip
 
 TOKEN = Token(access_token="at-secret", refresh_token="rt-secret", expires_at=2e9, created_at=1e9)
@@ -44,27 +41,6 @@ def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def test_keys_are_named_per_team_with_a_cluster_hash_tag() -> None:
-    assert budget_key("acme") == "salesloft:{acme}:budget"
-    assert token_key("acme", 42) == "salesloft:{acme}:token:42"
-    assert budget_key(7, prefix="app1") == "app1:{7}:budget"
-
-
-def test_missing_redis_extra_names_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "redis.asyncio", None)
-    with pytest.raises(ConfigurationError, match=r"pip install 'salesloft-async\[redis\]'"):
-        connect(REDIS_URL)
-
-
-def test_a_non_client_is_refused() -> None:
-    with pytest.raises(ConfigurationError, match=r"redis\.asyncio\.Redis client"):
-        RedisTokenStore(object(), "k")  # type: ignore[arg-type]
-    with pytest.raises(ConfigurationError):
-        RedisTokenStore(REDIS_URL, "")
-    with pytest.raises(ConfigurationError):
-        RedisBudget(REDIS_URL, "k", reserve_share=1.0)
 
 
 async def test_store_round_trip_and_protocol(redis: aioredis.Redis, key: str) -> None:

@@ -25,7 +25,7 @@ from salesloft_async.redis import (
     SharedBudgetStats,
     budget_key,
 )
-from tests.redis_support import REDIS_URL, redis_or_skip
+from tests.redis_support import redis_or_skip
 
 T0 = 1_767_225_600.0  # a window boundary for every window length used here
 
@@ -463,13 +463,6 @@ async def test_unreachable_redis_falls_back_to_a_local_share_and_warns_once(
     assert local.stats.requests == 1 and local.stats.released == 1
     assert b.stats.requests == 1 and b.stats.in_flight == 1
     await b.redis.aclose()
-
-
-def test_fallback_share_sizes_the_local_budget() -> None:
-    b = RedisBudget(REDIS_URL, "k", limit=600, fallback_share=0.25)
-    assert b._local_limit() == 150
-    local = b._local()
-    assert getattr(local, "limit", None) == 150
 
 
 async def test_a_429s_pause_never_exceeds_max_pause(
