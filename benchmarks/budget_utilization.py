@@ -12,7 +12,9 @@ of the team, which the sandbox spends evenly over each window).  Strategies:
 * ``paced``             the same with ``pace=True`` (spend spread evenly over the window);
 * ``no budget``         the transport's retry policy on 429 only (what a naive client does);
 * ``80% pacer``         a fixed aiolimiter leaky bucket at 80% of the budget, no header reading
-                        (what peer connectors do).
+                        (what peer connectors do);
+* ``random Date``       `CostBudget` against a sandbox whose ``Date`` header is random (up to a
+                        year off) on every answer: a hostile clock must not stall the budget.
 
 Only whole windows are measured (the first and the last, partial, are dropped).  "used" is our
 cost the server accepted per window as a share of the budget: mean and worst window.
@@ -24,11 +26,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import email.utils
+import random
 import statistics
 import time
 from collections.abc import Mapping
 from typing import Any
 
+from aiohttp import web
 from aiolimiter import AsyncLimiter
 
 from salesloft_async.budget import CostBudget
@@ -61,14 +66,27 @@ class FixedPacer:
         pass
 
 
+def random_dates(sb: Sandbox, rng: random.Random) -> None:
+    """Make every answer's ``Date`` a random moment up to a year from the truth."""
+
+    async def lie(request: web.Request, response: web.StreamResponse) -> None:
+        wrong = sb.clock() + rng.uniform(-365 * 86400, 365 * 86400)
+        response.headers["Date"] = email.utils.formatdate(wrong, usegmt=True)
+
+    sb.app.on_response_prepare.append(lie)  # runs after the sandbox's own (honest) stamp
+
+
 async def run_one(
     name: str, *, limit: int, window: float, windows: int, background: int, workers: int
 ) -> dict[str, Any]:
-    async with Sandbox(
+    sandbox = Sandbox(
         people=100, accounts=10, window=window, budget=limit, background_spend=background
-    ) as sb:
+    )
+    if name == "random Date":
+        random_dates(sandbox, random.Random(1))
+    async with sandbox as sb:
         budget: BudgetHook | None
-        if name == "CostBudget":
+        if name in ("CostBudget", "random Date"):
             budget = CostBudget(limit, window)
         elif name == "paced":
             budget = CostBudget(limit, window, pace=True)
@@ -93,10 +111,14 @@ async def run_one(
                 nonlocal completed, gave_up
                 while time.monotonic() < deadline:
                     try:
-                        await sl.request("GET", "/v2/people", params={"per_page": 1})
+                        # A budget that stalls is stopped a window after the deadline.
+                        async with asyncio.timeout(deadline - time.monotonic() + window):
+                            await sl.request("GET", "/v2/people", params={"per_page": 1})
                         completed += 1
                     except RateLimitedError:
                         gave_up += 1
+                    except TimeoutError:
+                        return
 
             await asyncio.gather(*(worker() for _ in range(workers)))
         spent = [sb.spend_by_window.get(first + k, 0) for k in range(windows)]
@@ -119,11 +141,12 @@ async def main() -> None:
     parser.add_argument("--windows", type=int, default=5, help="whole windows measured per run")
     parser.add_argument("--workers", type=int, default=50)
     parser.add_argument("--background", type=float, default=0.2, help="share of the budget")
+    parser.add_argument("--strategies", default="CostBudget,paced,no budget,80% pacer,random Date")
     args = parser.parse_args()
     background = round(args.budget * args.background)
     rows = []
     for spend in (0, background):
-        for name in ("CostBudget", "paced", "no budget", "80% pacer"):
+        for name in args.strategies.split(","):
             rows.append(
                 await run_one(
                     name,

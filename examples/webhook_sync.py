@@ -11,6 +11,11 @@ retries a failed one 15 s later), so a row is only replaced by a version with a 
 `updated_at`.  A real integration reads everything once first (``sl.people.read_all()``) and then
 lets the webhooks keep it fresh; that first read is left out here to keep the example short.
 
+Each event type is subscribed with a token of its own, so a captured delivery re-sent under another
+event type fails the signature check.  Run several copies behind one load balancer with
+`--redis redis://127.0.0.1:6379/0`: the workers then share one record of the deliveries they
+claimed, and a delivery that reaches two of them is handled once.
+
 Pass `--base-url http://127.0.0.1:PORT` to run it against the bundled sandbox.
 """
 
@@ -32,11 +37,14 @@ from aiohttp import web
 
 from salesloft_async import SalesloftClient
 from salesloft_async.webhooks import (
+    ClaimStore,
     Event,
     PersonEvent,
+    RedisClaimStore,
     TaskEvent,
     WebhookReceiver,
     subscribe,
+    tokens_by_event_type,
     webhook_app,
 )
 
@@ -130,10 +138,12 @@ def _stamp(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def build_receiver(copy: LocalCopy, tokens: dict[str, str]) -> WebhookReceiver:
+def build_receiver(
+    copy: LocalCopy, tokens: dict[str, str], claims: ClaimStore | None = None
+) -> WebhookReceiver:
     """The handlers: one per kind, each an idempotent write of one row."""
     # ack_timeout=None: a SQLite write is quick, and a failed one should make Salesloft retry.
-    receiver = WebhookReceiver(tokens, ack_timeout=None)
+    receiver = WebhookReceiver(tokens, ack_timeout=None, claims=claims)
 
     @receiver.on("person_created", "person_updated")
     async def person_changed(event: Event[Any]) -> None:
@@ -156,16 +166,16 @@ def build_receiver(copy: LocalCopy, tokens: dict[str, str]) -> WebhookReceiver:
     return receiver
 
 
-def create_app(sl: SalesloftClient, public_url: str, copy: LocalCopy) -> web.Application:
+def create_app(
+    sl: SalesloftClient, public_url: str, copy: LocalCopy, claims: ClaimStore | None = None
+) -> web.Application:
     """The aiohttp app: subscribes on startup, serves the webhook sub-app at the URL's path."""
-    tokens: dict[str, str] = {}  # event type -> callback token, filled in at startup
-    receiver = build_receiver(copy, tokens)
+    tokens: dict[str, str] = {}  # event type -> its own callback token, filled in at startup
+    receiver = build_receiver(copy, tokens, claims)
 
     async def subscriptions(app: web.Application) -> AsyncIterator[None]:
         subs = await subscribe(sl, public_url, PERSON_EVENTS + TASK_EVENTS)
-        tokens.update(
-            {s.event_type: s.callback_token for s in subs if s.event_type and s.callback_token}
-        )
+        tokens.update(tokens_by_event_type(subs))
         log.info("subscribed %s to %d event types", public_url, len(subs))
         yield
         # Subscriptions are kept on purpose: deliveries that fail while we are down are retried.
@@ -188,6 +198,7 @@ async def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--db", default="salesloft_sync.db")
+    parser.add_argument("--redis", help="share delivery claims with other workers (redis:// URL)")
     args = parser.parse_args()
     api_key = os.environ.get("SALESLOFT_API_KEY")
     if not api_key:
@@ -196,7 +207,8 @@ async def main() -> None:
 
     copy = LocalCopy(args.db)
     async with SalesloftClient(api_key, base_url=args.base_url) as sl:
-        runner = web.AppRunner(create_app(sl, args.public_url, copy))
+        claims = RedisClaimStore(args.redis) if args.redis else None
+        runner = web.AppRunner(create_app(sl, args.public_url, copy, claims))
         await runner.setup()
         await web.TCPSite(runner, args.host, args.port).start()
         log.info("listening on http://%s:%d", args.host, args.port)

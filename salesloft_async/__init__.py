@@ -1,25 +1,42 @@
-"""asyncio client for the Salesloft v2 API."""
+"""asyncio client for the Salesloft v2 API.
+
+The names below are imported on first use (PEP 562), not with the package: the package's pytest
+plugin (`salesloft_async.testing`) is loaded by every pytest run of every project that installs
+it, and must not pay for the client, the models and aiohttp there.
+"""
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
-
-from .client import SalesloftClient
-from .errors import SalesloftError
-from .retry import RetryPolicy
-from .transport import Response
 
 if TYPE_CHECKING:
     from .budget import CostBudget
+    from .client import SalesloftClient
+    from .errors import SalesloftError
+    from .retry import RetryPolicy
+    from .transport import Response
 
 __all__ = ["CostBudget", "Response", "RetryPolicy", "SalesloftClient", "SalesloftError"]
 __version__ = "0.1.0.dev0"
 
+_HOMES = {
+    "CostBudget": ".budget",
+    "Response": ".transport",
+    "RetryPolicy": ".retry",
+    "SalesloftClient": ".client",
+    "SalesloftError": ".errors",
+}
+
 
 def __getattr__(name: str) -> Any:
-    # The budget module is written separately; import it lazily so the package imports without it.
-    if name == "CostBudget":
-        from .budget import CostBudget
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'salesloft_async' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home, __name__), name)
+    globals()[name] = value  # once imported, a plain attribute
+    return value
 
-        return CostBudget
-    raise AttributeError(name)
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -33,25 +33,29 @@ How it decides, and why:
   spent one request at a time, so that a race with them costs at most one 429.
 
 * **Windows.**  Salesloft's window is a fixed calendar minute (one connector waits for the next
-  wall-clock minute of the ``Date`` header).  The local clock is not trusted for this: the offset
-  between it and the server's clock is bracketed from every ``Date`` header (1-second resolution,
-  so each answer says the server's clock read [D, D+1) somewhere between sending and receiving),
-  and the budget refills at the *latest* moment the server's window can have ended.  If the
-  remaining count jumps back up before that, the server has evidently started a new window: the
-  budget follows it at once, and if the jumps contradict the ``Date`` reading (a server whose
-  windows are not aligned to its wall clock) it keeps to the jumps from then on.  The first
-  request of every window goes out alone, so a wrong guess costs one 429, not fifty.  A busy
-  client spends each window in its first instant and would learn the server's clock only to a
-  second; so while it has the window to itself it holds one unit back and sends it when, by the
-  middle of its bracket, the server's clock ticks its first second inside the window (so nothing
-  is lost: the unit is spent in the same window): the answer's ``Date`` halves the
-  bracket, window after window, until the refill follows the server's boundary within
-  milliseconds.
+  wall-clock minute of the ``Date`` header).  The local clock is not trusted for this:
+  `server_clock.ServerClock` brackets the server's clock from every ``Date`` header and the
+  boundaries from the remaining count jumping back up, and the budget refills at the *latest*
+  moment the server's window can have ended.  If the count jumps up before that, the server has
+  evidently started a new window: the budget follows it at once.  No single answer is trusted: a
+  ``Date`` that contradicts the others is set aside, ``Date`` is given up for the resets when
+  readings keep contradicting, and a window end is never placed more than one window from now, so
+  a lying clock costs at most a 429, never a stall.  The first request of every window goes out
+  alone, so a wrong guess costs one 429, not fifty.  A busy client spends each window in its first
+  instant and would learn the server's clock only to a second; so while it has the window to
+  itself it holds one unit back and sends it at the moment that halves the bracket (see
+  `ServerClock.plan_timing`), window after window, until the refill follows the server's
+  boundary within milliseconds.
 
-* **429.**  The whole budget pauses (every waiter, not just the caller) until the window resets
-  or ``Retry-After`` passes; then one probe request goes alone, and everyone else follows once it
-  has succeeded.  `handles_rate_limit` is True: the transport retries a 429 without sleeping,
-  because the retried request waits here.
+* **429.**  The whole budget pauses (every waiter, not just the caller), then one probe request
+  goes alone, and everyone else follows once it has succeeded.  The pause lasts as long as
+  ``Retry-After`` says; without one, until the server's window ends when the budget knows where
+  its windows end (a believed ``Date``, or a reset seen); when nothing says (a mock or proxy that
+  sends neither), a probe backoff of a sixtieth of the window (1 s for Salesloft's minute),
+  doubled by each refused probe.  A server's word never pauses longer than `max_pause` (one window
+  plus a tenth by default): a ``Retry-After`` that is not finite or beyond a day is treated as
+  absent, and any other is capped.  `handles_rate_limit` is True: the transport retries a 429
+  without sleeping, because the retried request waits here.
 
 * **Fairness.**  Waiters are served strictly in arrival order: a cost-30 request at the head of
   the queue is not overtaken by a stream of cost-1 requests (aiolimiter, by design, serves the
@@ -90,6 +94,7 @@ from .errors import ConfigurationError
 from .headers import date_header, header, int_header
 from .hooks import Lane
 from .retry import parse_retry_after
+from .server_clock import ServerClock
 
 __all__ = ["BudgetStats", "CostBudget", "CostReservation", "Settlement"]
 
@@ -98,11 +103,8 @@ log = logging.getLogger(__name__)
 #: Once other integrations have been seen spending, this share of the window is spent one request
 #: at a time: each answer re-reads the server before the next unit goes out.
 TAIL_SHARE = 0.05
-#: How fast the bracket on the server clock's offset widens by itself (100 ppm: two clocks that
-#: drift apart, or are slewed by NTP, are followed; a stepped clock resets the bracket).
-CLOCK_DRIFT = 1e-4
-#: Stop timing requests to narrow the bracket once it is this narrow (seconds).
-OFFSET_PRECISION = 0.005
+#: A ``Retry-After`` beyond this (seconds) is a broken header, not a rate limit: taken as absent.
+ABSURD_RETRY_AFTER = 86_400.0
 
 State = Literal["pending", "settled", "released"]
 
@@ -215,12 +217,15 @@ class CostBudget:
     :param pace: spread spend evenly over the window (aiolimiter leaky bucket) instead of
         bursting at its start.
     :param clock: monotonic seconds; `sleep` sleeps on the same clock (inject both in tests).
+    :param sleep: waits that many seconds of `clock` (default `asyncio.sleep`).
     :param wall_clock: epoch seconds, compared with the server's ``Date`` header.
     :param on_settle: called with a `Settlement` after every answered request; exceptions are
         logged and swallowed.
     :param reading: which deep-page table to predict with before costs are learned
         ("conservative" = the larger of Salesloft's two readings).
     :param learn: learn each kind of call's real cost from ``x-ratelimit-endpoint-cost``.
+    :param max_pause: the longest a 429 pauses the budget, whatever the server says (seconds;
+        default: one window plus a tenth of it, at least 1 s).
     """
 
     #: The budget waits out a 429 itself: the transport's retry policy must not sleep again.
@@ -239,6 +244,7 @@ class CostBudget:
         on_settle: Callable[[Settlement], None] | None = None,
         reading: Reading = "conservative",
         learn: bool = True,
+        max_pause: float | None = None,
     ) -> None:
         if limit < 1:
             raise ConfigurationError(f"limit must be at least 1, got {limit!r}")
@@ -248,6 +254,9 @@ class CostBudget:
             raise ConfigurationError(f"reserve_share must be in [0, 1), got {reserve_share!r}")
         self.limit = int(limit)
         self.window = float(window)
+        self.max_pause = default_max_pause(self.window) if max_pause is None else max_pause
+        if not 0 < self.max_pause < math.inf:
+            raise ConfigurationError(f"max_pause must be a positive number, got {max_pause!r}")
         self.reserve_share = float(reserve_share)
         self.pace = pace
         self._clock = clock
@@ -276,9 +285,6 @@ class CostBudget:
         self._epoch = 0
         self._window_start: float | None = None
         self._window_end: float | None = None
-        #: server window index (multiples of `window` on the server's clock) of the current
-        #: window, when the Date reading is trusted; used to place answers that straddle windows
-        self._window_index: int | None = None
         self._spent_now = 0  # our charges in the current window (pending predicted + settled real)
         self._granted_mark = 0  # cost granted in this window so far, for `granted_before`
         self._inflight_now = 0  # pending reservations granted in the current window
@@ -286,19 +292,15 @@ class CostBudget:
         self._bg_est: int | None = None  # background spend: working estimate (None = unknown)
         self._bg_seen_before = False  # background spend was seen in the previous window
 
-        # The server's clock.
-        #: bracket on (server clock - wall_clock), from Date headers; None before the first
-        self._off: tuple[float, float] | None = None
-        self._off_at = 0.0  # when the bracket was last narrowed (on `clock`)
-        #: when this window's held unit goes out, timed to narrow the bracket (on `clock`)
-        self._timing_at: float | None = None
-        self._date_trusted = True
-        self._phase: tuple[float, float] | None = None  # a window boundary lies in it (mod window)
+        # The server's clock: where its windows end (see `server_clock`).
+        self._server = ServerClock(self.window, clock, wall_clock)
         self._last_obs: _Observation | None = None
         self._seq = 0  # counts grants and answers, to prove one came before another
 
         # 429 handling.
         self._paused_until: float | None = None
+        self._strikes = 0  # pauses in a row (a failed probe extends the streak), for the backoff
+        self._paused_in = 0  # the window (epoch) the last 429 was counted in
         self._probe_pending = False
         self._probe: CostReservation | None = None
 
@@ -426,12 +428,12 @@ class CostBudget:
         else:
             actual = res.cost  # no word from the server: keep the (conservative) prediction
         res.actual = actual
-        # (A 429 without the header proves the window spent, but not how much is left.)
-        seen = server_remaining
+        # A 429 without the header proves the window spent: so much is known of what is left.
+        seen = 0 if server_remaining is None and limited else server_remaining
 
         date = date_header(headers)
-        if date is not None:
-            self._note_date(date, res, wall)
+        if date is not None and not self._note_date(date, res, wall):
+            date = None  # an outlier: it says nothing about which window counted this answer
 
         # Where does this answer belong?  The current window, or one we have already left?
         counted_now = res.epoch == self._epoch
@@ -448,32 +450,41 @@ class CostBudget:
             self._spent_now += actual - res.cost
         else:
             # Granted in an earlier window, charged again in this one when it began.
-            where = self._server_window_of(date)
-            if where is not None and self._window_index is not None and where < self._window_index:
+            where = self._server.window_of(date)
+            index = self._server.index
+            if where is not None and index is not None and where < index:
                 self._spent_now -= res.cost  # the server counted it in the old window: refund
                 stale = True
             else:
                 self._spent_now += actual - res.cost
-                counted_now = where is not None and where == self._window_index
+                counted_now = where is not None and where == index
                 granted_before = 0
         if seen is not None:
             # Filed under the window it was counted in, as far as that is known, so that the
             # next answer's higher count is not mistaken for a reset we have not followed.
             epoch = self._epoch if counted_now else res.epoch
             self._last_obs = _Observation(seen, res.granted_at, now, seq, epoch)
-        if counted_now and (seen is not None or limited):
-            self._clamp(seen or 0, actual, granted_before, limited)
+        if counted_now and seen is not None:
+            self._clamp(seen, actual, granted_before, limited)
 
         self._total_spent += actual
         self._requests += 1
         if limited:
             self._rate_limited += 1
             if not stale:  # a refusal in a window already left says nothing about this one
-                self._pause(now, parse_retry_after(header(headers, "retry-after"), wall))
+                self._pause(now, read_retry_after(headers, wall, self.max_pause), res.probe)
         elif res.probe:
             # The probe was answered without a 429: the server takes requests again.  (Answers
             # to requests sent before the pause prove nothing.)
             self._probe_pending = False
+            self._strikes = 0
+            if seen is None and counted_now and self._paused_in == self._epoch:
+                # The 429 said this window was spent and it has not ended by our reckoning, yet
+                # the server takes requests, and says nothing of how much is left: its window
+                # has evidently begun again (a mock or proxy without rate-limit headers).
+                self._advance(now, cause="probe")
+                self._spent_now += actual
+                self._granted_mark += actual
         self._notify(res, status, server_remaining)
         self._dispatch()
 
@@ -505,8 +516,8 @@ class CostBudget:
                 self._arm(self._paused_until)
                 return
             self._paused_until = None
-        if self._timing_at is not None and now >= self._timing_at:
-            self._timing_at = None  # the held unit goes out now, to the head of the queue
+        if self._server.timing_at is not None and now >= self._server.timing_at:
+            self._server.timing_at = None  # the held unit goes out now, to the head of the queue
         bulk_blocked = False
         index = 0
         while index < len(self._queue):
@@ -529,8 +540,8 @@ class CostBudget:
             index += 1
         if self._queue and self._window_end is not None:
             wake = self._window_end
-            if self._timing_at is not None:
-                wake = min(wake, self._timing_at)
+            if self._server.timing_at is not None:
+                wake = min(wake, self._server.timing_at)
             self._arm(wake)
         elif not self._queue:
             self._disarm()
@@ -543,8 +554,8 @@ class CostBudget:
             return True
         floor = math.ceil(self.reserve_share * self.limit) if waiter.lane == "bulk" else 0
         contested = self._contested()
-        if self._timing_at is not None and not contested:
-            floor += 1  # the unit held back to time a request (see `_plan_timing`)
+        if self._server.timing_at is not None and not contested:
+            floor += 1  # the unit held back to time a request (see `ServerClock.plan_timing`)
         floor = min(floor, self.limit - waiter.cost)  # a dear call still fits a fresh window
         # Guaranteed bound first: never grant what even the most hopeful reading lacks.
         hopeful = self.limit - self._spent_now - self._bg_floor - floor
@@ -565,7 +576,7 @@ class CostBudget:
     def _grant(self, waiter: _Waiter, now: float, *, probe: bool) -> CostReservation:
         if self._window_start is None:
             self._window_start = now
-            self._window_end = self._next_end(now)
+            self._window_end = self._server.next_end(now)
         res = CostReservation(
             method=waiter.method,
             path=waiter.path,
@@ -641,145 +652,25 @@ class CostBudget:
         last = self._last_obs
         if last is None or last.received_seq > res.granted_seq or seen <= last.remaining:
             return False
-        self._note_reset(last.granted_at, now)
         unexpected = last.epoch == self._epoch and res.epoch == self._epoch
-        if unexpected and self._use_date() and self._window_index is not None:
-            # Only the end of the current window can reset it: the one the Date reading says
-            # lies ahead.  If the server's clock cannot have reached it, the reading is wrong.
-            tol = min(0.5, 0.02 * self.window)
-            if (self._window_index + 1) * self.window > self._wall() + self._offset()[1] + tol:
-                log.info("the server reset its window off its Date clock; following resets")
-                self._date_trusted = False
-                self._timing_at = None
+        self._server.note_reset(last.granted_at, now, current=unexpected)
+        if self._window_start is not None and not self._server.use_date:
+            self._window_end = self._server.next_end(self._window_start)
         return unexpected
 
-    def _note_reset(self, after: float, before: float) -> None:
-        if self._off is not None and self._date_trusted and not self._date_allows(after, before):
-            log.info("Date header does not match the server's window resets; following resets")
-            self._date_trusted = False
-            self._timing_at = None
-        if self._phase is None:
-            self._phase = (after, before)
-        else:
-            lo, hi = self._phase
-            shift = round(((after + before) - (lo + hi)) / 2 / self.window) * self.window
-            a, b = after - shift, before - shift
-            both = (max(lo, a), min(hi, b))
-            self._phase = both if both[0] <= both[1] else (a, b)
-        if self._window_start is not None and not self._use_date():
-            self._window_end = self._next_end(self._window_start)
-
-    def _note_date(self, server_time: float, res: CostReservation, received_wall: float) -> None:
-        """Bracket the server clock's offset: it read [D, D+1) between sending and receiving."""
-        self._narrow(server_time - received_wall, server_time + 1.0 - res.granted_wall)
-        if self._window_start is not None and self._use_date():
-            if self._window_index is None:
-                # First reading: place the current window on the server's clock, by the window
-                # this answer was counted in when that is certain.
-                index = self._server_window_of(server_time) if res.epoch == self._epoch else None
-                if index is None:
-                    skew = self._wall() - self._clock()
-                    lo = self._offset()[0]
-                    index = math.floor((self._window_start + skew + lo) / self.window)
-                self._window_index = index
-                self._window_end = self._end_of(index)
-                self._plan_timing()
+    def _note_date(self, server_time: float, res: CostReservation, received_wall: float) -> bool:
+        """Read one answer's Date; place the current window on the server's clock if it is new."""
+        if not self._server.note_date(server_time, res.granted_wall, received_wall):
+            return False
+        if self._window_start is not None and self._server.use_date:
+            if self._server.index is None:
+                # By the window this answer was counted in, when that is certain.
+                counted = self._server.window_of(server_time) if res.epoch == self._epoch else None
+                self._window_end = self._server.place(self._window_start, counted)
+                self._server.plan_timing(self._contested())
             else:
-                self._window_end = self._end_of(self._window_index)
-
-    def _narrow(self, lo: float, hi: float) -> None:
-        """Intersect the bracket with one reading (`hi` may be infinite: a one-sided reading)."""
-        if self._off is not None:
-            old_lo, old_hi = self._offset()
-            both = (max(lo, old_lo), min(hi, old_hi))
-            if both[0] <= both[1]:
-                lo, hi = both
-            elif hi == math.inf:
-                return
-            # else the clocks were stepped: start again from this reading
-        if hi == math.inf:
-            return
-        self._off = (lo, hi)
-        self._off_at = self._clock()
-
-    def _offset(self) -> tuple[float, float]:
-        """The bracket on the server clock's offset, widened by the drift since it was read."""
-        if self._off is None:
-            return (-math.inf, math.inf)
-        slack = CLOCK_DRIFT * max(0.0, self._clock() - self._off_at)
-        return (self._off[0] - slack, self._off[1] + slack)
-
-    def _use_date(self) -> bool:
-        return self._date_trusted and self._off is not None
-
-    def _plan_timing(self) -> None:
-        """Hold one unit of this window back, to send at the moment that halves the bracket.
-
-        ``Date`` has a resolution of one second, so a busy client that spends each window in its
-        first instant learns the server's clock only to a second, and refills up to a second late.
-        One request sent when the server's clock, by the bracket's middle, ticks its first second
-        inside the window tells on which side of that tick the server really was: the bracket
-        halves every window, and nothing is lost, because the held unit is spent in the same
-        window, a second or so after it began.
-
-        Only while the budget has the window to itself: when other integrations spend too, the
-        held unit may be theirs by the time it goes out, and a 429 is a worse price than a late
-        refill.
-        """
-        self._timing_at = None
-        if not self._use_date() or self._window_index is None or self._contested():
-            return
-        lo, hi = self._offset()
-        width = hi - lo
-        if width <= OFFSET_PRECISION or width > 1.5:
-            return
-        start = self._window_index * self.window
-        # The earliest tick whose timed request surely lands inside the window (within width/2
-        # of it): early, so that the held unit is exposed to others' spend as briefly as may be.
-        half = width / 2
-        tick = math.ceil(start + half + min(0.05 * self.window, 0.1))
-        if tick + half > start + 0.9 * self.window:
-            return
-        skew = self._wall() - self._clock()
-        self._timing_at = tick - (lo + hi) / 2 - skew
-
-    def _end_of(self, index: int) -> float:
-        """The latest local moment the server's window `index` can end."""
-        skew = self._wall() - self._clock()
-        return (index + 1) * self.window - self._offset()[0] - skew
-
-    def _date_allows(self, after: float, before: float) -> bool:
-        """Could a boundary predicted from the Date readings lie in (after, before)?"""
-        lo, hi = self._offset()
-        skew = self._wall() - self._clock()
-        tol = min(0.5, 0.02 * self.window)
-        first = math.ceil((after - tol + skew + lo) / self.window)
-        last = math.floor((before + tol + skew + hi) / self.window)
-        return first <= last
-
-    def _server_window_of(self, date: float | None) -> int | None:
-        """The server window an answer dated `date` was counted in, when that is certain."""
-        if date is None or not self._use_date():
-            return None
-        first = math.floor(date / self.window)
-        return first if math.floor((date + 0.999) / self.window) == first else None
-
-    def _next_end(self, start: float) -> float:
-        """When the window that contains local moment `start` ends, at the latest."""
-        if self._use_date():
-            skew = self._wall() - self._clock()
-            index = math.floor((start + skew + self._offset()[0]) / self.window)
-            while self._end_of(index) <= start:  # rounding at the boundary itself
-                index += 1
-            self._window_index = index
-            return self._end_of(index)
-        self._window_index = None
-        if self._phase is not None:
-            boundary = self._phase[1]
-            steps = math.floor((start - boundary) / self.window) + 1
-            end = boundary + steps * self.window
-            return end if end > start else end + self.window
-        return start + self.window
+                self._window_end = self._server.end_of(self._server.index)
+        return True
 
     def _roll(self, now: float) -> None:
         if self._window_end is not None and now >= self._window_end:
@@ -803,31 +694,27 @@ class CostBudget:
             self._window_start = self._window_end
         else:
             self._window_start = now
-        old_index = self._window_index
-        self._window_end = self._next_end(now)
-        if (
-            old_index is not None
-            and self._window_index is not None
-            and self._window_index <= old_index
-        ):
-            # The old window is over (by the clock, or proven by a reset) even where the Date
-            # bracket still doubts it: move on to the next one.
-            index = old_index + 1
-            if cause == "jump":  # the server's clock has passed the boundary: narrow the bracket
-                self._narrow(index * self.window - self._wall(), math.inf)
-            self._window_index = index
-            self._window_end = self._end_of(index)
-        self._plan_timing()
+        self._window_end = self._server.advance(now, jumped=cause == "jump")
+        self._server.plan_timing(self._contested())
         log.debug("cost window %d begins (%s); %d carried in flight", self._epoch, cause, carried)
 
-    def _pause(self, now: float, retry_after: float | None) -> None:
-        """A 429: hold everyone until the window resets (or Retry-After), then probe."""
+    def _pause(self, now: float, retry_after: float | None, probe: bool) -> None:
+        """A 429: hold everyone until the window resets (or Retry-After), then probe.
+
+        Without Retry-After the server's window end is waited for only when something says
+        where it is; otherwise a short probe backoff, doubled by each refused probe, finds it.
+        """
+        if probe or not self._probe_pending:  # not for every request that was in flight
+            self._strikes += 1
+        self._paused_in = self._epoch
+        end = self._window_end
         if retry_after is not None:
-            until = now + retry_after
-        elif self._window_end is not None and self._window_end > now:
-            until = self._window_end
+            wait = retry_after
+        elif self._server.knows_boundary and end is not None and end > now:
+            wait = end - now
         else:
-            until = now + self.window
+            wait = self.window / 60 * 2 ** min(self._strikes - 1, 20)
+        until = now + min(wait, self.max_pause)
         self._paused_until = max(self._paused_until or 0.0, until)
         self._probe_pending = True
         log.info("429 from Salesloft: budget paused for %.2fs", self._paused_until - now)
@@ -864,6 +751,26 @@ class CostBudget:
             report_settle(
                 self._on_settle, res, status, cost, server_remaining, self._remaining_estimate()
             )
+
+
+def default_max_pause(window: float) -> float:
+    """The default cap on a 429's pause: one window plus a tenth of it (at least 1 s)."""
+    return window + max(1.0, window / 10)
+
+
+def read_retry_after(headers: Mapping[str, str], now_wall: float, cap: float) -> float | None:
+    """A 429's ``Retry-After`` in seconds, capped at `cap`; None when absent or absurd.
+
+    Not finite, or beyond `ABSURD_RETRY_AFTER` (``999999999``, ``inf``, a date in year 9999): a
+    broken header, so the budget waits by its own rule instead.  Both budgets read it here.
+    """
+    raw = header(headers, "retry-after")
+    seconds = parse_retry_after(raw, now_wall)
+    with contextlib.suppress(ValueError):
+        seconds = float(raw or "")  # as sent: "nan" is no delay of 0 s
+    if seconds is None or not 0 <= seconds <= ABSURD_RETRY_AFTER:
+        return None
+    return min(seconds, cap)
 
 
 def report_settle(

@@ -15,15 +15,15 @@ from typing import Any, Self
 import aiohttp
 
 from .auth.apikey import ApiKey
+from .bodies import DEFAULT_MAX_RESPONSE_SIZE
 from .errors import ConfigurationError
 from .hooks import AuthHook, BudgetHook, Lane
+from .query import DEFAULT_BASE_URL
 from .resources import Resources
 from .retry import RetryPolicy
 from .transport import Clock, Expect, Response, Sleep, Transport
 
 __all__ = ["DEFAULT_BASE_URL", "SalesloftClient"]
-
-DEFAULT_BASE_URL = "https://api.salesloft.com"
 
 
 class SalesloftClient(Resources):
@@ -32,6 +32,18 @@ class SalesloftClient(Resources):
     Give exactly one of `api_key` (a personal key, ``ak_...``) or `auth` (any `AuthHook`, e.g. a
     `TokenManager`).  Share one `budget` between every client of the same Salesloft team so that
     together they stay inside the team's cost budget.
+
+    :param api_key: a personal API key.
+    :param auth: any `AuthHook` instead of a key (a `TokenManager` for OAuth).
+    :param base_url: the API's root (the sandbox's URL in tests).
+    :param budget: a `CostBudget` or `RedisBudget` shared by every client of the team, or None.
+    :param session: an aiohttp session to use and leave open; by default one is opened lazily.
+    :param timeout: seconds for one attempt (cut to what is left of the retry deadline).
+    :param retry: when to try again; `RetryPolicy()` by default.
+    :param clock: monotonic seconds (injected by tests).
+    :param sleep: waits between attempts (injected by tests).
+    :param max_response_size: the longest response body read, in bytes (32 MiB by default);
+        past it `ResponseTooLargeError` is raised and the connection dropped.
     """
 
     def __init__(
@@ -46,6 +58,7 @@ class SalesloftClient(Resources):
         retry: RetryPolicy | None = None,
         clock: Clock | None = None,
         sleep: Sleep | None = None,
+        max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
     ):
         if (api_key is None) == (auth is None):
             raise ConfigurationError(
@@ -60,6 +73,7 @@ class SalesloftClient(Resources):
             retry=retry,
             clock=clock or time.monotonic,
             sleep=sleep or asyncio.sleep,
+            max_response_size=max_response_size,
         )
         self._init_resources(self.transport)
 
@@ -77,7 +91,11 @@ class SalesloftClient(Resources):
         lane: Lane = "interactive",
         expect: Expect = "any",
     ) -> Response:
-        """The escape hatch: any path, through the same auth, budget, retries and error mapping."""
+        """The escape hatch: any path, through the same auth, budget, retries and error mapping.
+
+        Redirects are never followed, by design (the bearer token would go wherever the answer
+        points): a 3xx raises `RedirectError`.
+        """
         return await self.transport.request(
             method, path, params=params, json=json, lane=lane, expect=expect
         )

@@ -2,9 +2,11 @@
 
 Salesloft meters its API by cost, not by request count: every call costs 1 unless it reads a deep
 page of a list.  Two sources disagree on how much a deep page costs.  Salesloft's own rate-limit
-page heads its table "Page # / Total Cost" (pages 101-150 cost 3, 151-250 cost 8, 251-500 cost 10,
-501+ cost 30); the API guide reads the same numbers as *additions* to the base cost of 1 (4, 9,
-11, 31).  A budget that predicts too little sends requests the server refuses (429), one that
+page (https://developers.salesloft.com/docs/platform/api-basics/rate-limits/) heads its table
+"Page # / Total Cost" (pages 101-150 cost 3, 151-250 cost 8, 251-500 cost 10, 501+ cost 30); the
+API guide "Everything an AI agent can do with the Salesloft API" (last updated 23 June 2026, its
+section "Rate limits & pagination") reads the same numbers as *additions* to the base cost of 1
+(4, 9, 11, 31).  A budget that predicts too little sends requests the server refuses (429), one that
 predicts too much only waits a little longer, so the default prediction is the larger of the two
 readings.  The server reports the real cost of every call in ``x-ratelimit-endpoint-cost``; the
 budget learns it per `cost_key` and corrects its prediction from then on.

@@ -3,13 +3,17 @@
 One base class, `SalesloftError`, so that callers can catch everything the client decided to raise
 without also catching programming errors.  Every message says what to do next, and none of them ever
 carries a token, refresh token, client secret or API key: the constructors take only what is safe to
-show (status, the server's own message, a short body excerpt).
+show (status, the server's own message, a short body excerpt).  A server can still echo a secret
+back (a proxy that reflects the ``Authorization`` header into its error page, an OAuth
+``error_description`` quoting the refresh token), so whatever the server said passes through
+`redact` with the secrets of the request before any of it reaches an exception.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import quote
 
 __all__ = [
     "APIError",
@@ -17,11 +21,14 @@ __all__ = [
     "ConfigurationError",
     "ConnectionFailedError",
     "NotFoundError",
+    "PaginationError",
     "PermissionDeniedError",
     "RateLimitedError",
     "ReauthorizationRequired",
+    "RedirectError",
     "RequestTimeoutError",
     "ResponseDecodeError",
+    "ResponseTooLargeError",
     "SalesloftError",
     "ServerError",
     "TransportError",
@@ -29,9 +36,11 @@ __all__ = [
     "WebhookPayloadError",
     "WebhookSignatureError",
     "error_for_status",
+    "redact",
 ]
 
 BODY_EXCERPT = 200
+REDACTED = "<redacted>"
 
 
 class SalesloftError(Exception):
@@ -131,6 +140,22 @@ class ServerError(APIError):
     """5xx from Salesloft or a proxy in front of it."""
 
 
+class RedirectError(APIError):
+    """3xx: redirects are never followed, by design.
+
+    Following one would send the bearer token wherever the answer points (and turn a POST into a
+    GET); the API itself never redirects, so a 3xx means a wrong base URL or a proxy in the way.
+    """
+
+    def _advice(self) -> str:
+        where = self.headers.get("Location") or self.headers.get("location")
+        to = f" to {where}" if where else ""
+        return (
+            f" (the server redirected{to}; redirects are never followed: check base_url and the"
+            " path)"
+        )
+
+
 class ResponseDecodeError(SalesloftError):
     """A body that is not what the API promises (HTML from a proxy, truncated JSON, wrong shape)."""
 
@@ -146,6 +171,29 @@ class ResponseDecodeError(SalesloftError):
             f"{message}{where} (HTTP {status}); body starts: {self.body_excerpt!r}."
             " Nothing was decoded; retry later or report the body if it persists."
         )
+
+
+class ResponseTooLargeError(SalesloftError):
+    """A response body longer than the client's limit; the rest was not read (the connection was
+    dropped), so a proxy or a bad deploy cannot exhaust memory or hold a call until its timeout."""
+
+    def __init__(self, *, limit: int, status: int, method: str = "", path: str = ""):
+        self.limit = limit
+        self.status = status
+        self.method = method
+        self.path = path
+        where = f" from {method} {path}" if method else ""
+        super().__init__(
+            f"the response{where} (HTTP {status}) is longer than {limit} bytes, the limit; it was"
+            " not read to its end.  Ask for fewer records per page, or raise max_response_size"
+            " if such a body is expected."
+        )
+
+
+class PaginationError(SalesloftError):
+    """A list that does not advance: the same page or records again, or a next page that goes
+    back.  Reading on would loop forever, so the read stops; it is a server fault (or a proxy
+    that ignores the query string), and retrying later is the remedy."""
 
 
 class ReauthorizationRequired(SalesloftError):
@@ -194,7 +242,9 @@ def error_for_status(
     headers: Mapping[str, str] | None = None,
 ) -> APIError:
     """Build the right `APIError` subclass from a status and a decoded (or raw text) body."""
-    cls = _BY_STATUS.get(status) or (ServerError if status >= 500 else APIError)
+    cls = _BY_STATUS.get(status) or (
+        ServerError if status >= 500 else RedirectError if 300 <= status < 400 else APIError
+    )
     message = _message(body, status)
     return cls(status, message, body, method=method, path=path, headers=headers)
 
@@ -211,3 +261,13 @@ def _message(body: Any, status: int) -> str:
     if isinstance(body, str) and body.strip():
         return body.strip()[:BODY_EXCERPT]
     return f"HTTP {status} with no error message"
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every secret (as sent, or percent-encoded as in a URL or form) replaced."""
+    for secret in secrets:
+        if not secret:
+            continue
+        for form in {secret, quote(secret, safe="")}:
+            text = text.replace(form, REDACTED)
+    return text

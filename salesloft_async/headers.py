@@ -4,17 +4,35 @@ The transport, the in-process budget and the Redis budget all read the same thre
 response: what the call cost, what is left of the window, and the server's clock.  Headers may
 come as aiohttp's case-insensitive mapping or as a plain dict (tests, other transports), so the
 lookup falls back to a case-insensitive scan.
+
+``Retry-After`` is read here and nowhere else, because it is the one header a server can use to
+stop every caller: the retry policy and both budgets take the number `parse_retry_after` gives and
+apply their own caps to it.  A value no honest server sends (not finite, negative, a date a
+year away, more than `MAX_RETRY_AFTER` seconds) is read as if the header were absent.
 """
 
 from __future__ import annotations
 
 import email.utils
+import math
 from collections.abc import Mapping
 
-__all__ = ["COST", "REMAINING", "date_header", "header", "int_header"]
+__all__ = [
+    "COST",
+    "MAX_RETRY_AFTER",
+    "REMAINING",
+    "date_header",
+    "header",
+    "int_header",
+    "parse_retry_after",
+]
 
 COST = "x-ratelimit-endpoint-cost"
 REMAINING = "x-ratelimit-remaining-minute"
+
+#: A ``Retry-After`` longer than a day is not advice but a fault (a proxy's misconfiguration, a
+#: year-9999 date): it is ignored as if absent.  Shorter values are capped again by whoever waits.
+MAX_RETRY_AFTER = 86_400.0
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:
@@ -45,5 +63,27 @@ def date_header(headers: Mapping[str, str]) -> float | None:
         return None
     try:
         return email.utils.parsedate_to_datetime(raw).timestamp()
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
+
+
+def parse_retry_after(value: str | None, now_epoch: float) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value (delta-seconds or an HTTP date), or None.
+
+    None also for every value that cannot be honest: unparseable, negative, not finite (``inf``,
+    ``nan``, ``1e400``) or more than `MAX_RETRY_AFTER` away.  A date in the past means "now" (0).
+    """
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = email.utils.parsedate_to_datetime(value).timestamp() - now_epoch
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        seconds = max(0.0, seconds)
+    if not math.isfinite(seconds) or not 0.0 <= seconds <= MAX_RETRY_AFTER:
+        return None
+    return seconds

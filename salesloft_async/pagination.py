@@ -11,6 +11,10 @@ Three modes cover the definition's list endpoints:
 
 Every request goes through `transport.request(..., expect="list")`; retries and budgeting are the
 transport's business, never the paginator's.
+
+A server that does not advance (a `next_page` that is not past the page just read, a keyset page
+that does not move past its `id[gt]`, the very same records as the page before) would make any of
+these loops endless: the paginator raises `PaginationError` instead.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import attrs
 
+from .errors import PaginationError
 from .hooks import Lane
 
 if TYPE_CHECKING:
@@ -84,7 +89,19 @@ class Page(Generic[T]):
 
 
 class Paginator(Generic[T]):
-    """An async iterator over a list endpoint's records; `.pages()` for whole pages."""
+    """An async iterator over a list endpoint's records; `.pages()` for whole pages.
+
+    Resources build these (``sl.people.list(...)``); the arguments are the resource's.
+
+    :param transport: sends each page request (auth, budget, retries).
+    :param path: the list operation's path.
+    :param params: the query of the first page; the paginator adds the page or `id[gt]` itself.
+    :param decode: turns a page's ``data`` list into records.
+    :param mode: ``"page"``, ``"keyset"`` or ``"single"`` (see the module documentation).
+    :param method: the HTTP method of the list operation.
+    :param lane: the budget lane every page request reserves on.
+    :param max_pages: stop after this many pages (None: read to the end).
+    """
 
     def __init__(
         self,
@@ -141,9 +158,14 @@ class Paginator(Generic[T]):
         if self.mode == "page" and params.get("page") is None:
             params["page"] = 1
         count = 0
+        previous: list[Any] | None = None
         while True:
             page = await self.fetch(params)
             count += 1
+            ids = [_record_id(r) for r in page.records]
+            if ids and ids == previous and None not in ids:
+                raise self._stalled(params, "answered the same records as the page before")
+            previous = ids
             yield page
             if self.mode == "single" or not page.records:
                 return
@@ -153,12 +175,25 @@ class Paginator(Generic[T]):
                 nxt = page.next_page
                 if nxt is None:
                     return
+                asked = params.get("page")
+                if isinstance(asked, int) and nxt <= asked:
+                    raise self._stalled(params, f"answered next_page={nxt} to page {asked}")
                 params = {**params, "page": nxt}
             else:
                 last = _last_id(page.records, page)
                 if last is None:
                     return
+                bound = params.get("id")
+                after = bound.get("gt") if isinstance(bound, Mapping) else None
+                if isinstance(last, int) and isinstance(after, int) and last <= after:
+                    raise self._stalled(params, f"answered id {last} to id[gt]={after}")
                 params = {**params, "id": {"gt": last}}
+
+    def _stalled(self, params: Mapping[str, Any], what: str) -> PaginationError:
+        return PaginationError(
+            f"{self.method} {self.path} does not advance: the server {what}, so reading on would"
+            f" never end (asked with {dict(params)!r}); the list was read up to here."
+        )
 
     async def __aiter__(self) -> AsyncIterator[T]:
         async for page in self.pages():
@@ -183,12 +218,16 @@ class Paginator(Generic[T]):
         return None
 
 
+def _record_id(record: Any) -> Any:
+    value = getattr(record, "id", None)
+    if value is None and isinstance(record, Mapping):
+        value = record.get("id")
+    return value
+
+
 def _last_id(records: list[Any], page: Page[Any]) -> Any:
     """The id of the page's last record, from the model or (failing that) the raw JSON."""
-    last = records[-1]
-    value = getattr(last, "id", None)
-    if value is None and isinstance(last, Mapping):
-        value = last.get("id")
+    value = _record_id(records[-1])
     if value is None and page.response is not None:
         data = page.response.data.get("data") or []
         if data and isinstance(data[-1], Mapping):

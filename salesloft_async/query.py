@@ -3,6 +3,8 @@
 Lists become ``name[]=a&name[]=b``, range dicts become ``name[gte]=...``, datetimes are
 ISO-8601 with microseconds (the API compares at microsecond precision, so dropping them silently
 shifts a cursor), booleans are ``true``/``false``, and None means "not given" and is dropped.
+`url_for` builds the whole URL from them; the transport sends exactly that URL, so a test that
+mocks HTTP (aioresponses) can register the URL a call will hit without guessing the encoding.
 """
 
 from __future__ import annotations
@@ -12,10 +14,13 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
+from yarl import URL
+
 from .errors import ConfigurationError
 
-__all__ = ["RANGE_KEYS", "encode_params", "encode_value"]
+__all__ = ["DEFAULT_BASE_URL", "RANGE_KEYS", "encode_params", "encode_value", "url_for"]
 
+DEFAULT_BASE_URL = "https://api.salesloft.com"
 RANGE_KEYS = frozenset({"gt", "gte", "lt", "lte"})
 
 
@@ -63,3 +68,15 @@ def encode_params(params: Mapping[str, Any] | None) -> list[tuple[str, str]]:
         else:
             out.append((name, encode_value(name, value)))
     return out
+
+
+def url_for(
+    path: str, params: Mapping[str, Any] | None = None, *, base_url: str = DEFAULT_BASE_URL
+) -> URL:
+    """The URL a call to `path` with these filters is sent to, query encoded as above.
+
+    ``url_for("/v2/people", {"ids": [1, 2]})`` is
+    ``https://api.salesloft.com/v2/people?ids%5B%5D=1&ids%5B%5D=2``.  Pass the client's
+    `base_url` when it is not Salesloft's.
+    """
+    return URL(base_url.rstrip("/") + path).extend_query(encode_params(params))

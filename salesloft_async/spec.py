@@ -57,8 +57,14 @@ class Field:
     array: bool = False
     ref: str | None = None  # schema name of a nested object or reference
     nullable: bool = True
-    #: "date" for a calendar date (YYYY-MM-DD); "" otherwise
+    #: "date" for a calendar date (YYYY-MM-DD), "uuid" or "uri" where a source says so; "" otherwise
     format: str = ""
+    #: the values a source lists as possible (seed data picks among them)
+    choices: tuple[str, ...] = ()
+    #: the resource a reference or a bare id points at ("people"), where a source says so
+    target: str | None = None
+    #: the definition's example of a string value, whose form seed data follows ("123", a UUID)
+    example: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,11 +1,18 @@
 """The one request pipeline every call goes through.
 
-auth header -> budget.reserve -> send -> budget.settle -> retry decision -> decode / error mapping
+auth header -> budget.reserve -> send -> budget.settle -> classify -> retry decision -> result
 
 Keeping it in one place means a resource never retries, meters or authenticates on its own, and a
 behaviour (say, "never resend a POST that may have reached the server") is enforced once.  The
 session, clock and sleep are injected so tests can drive every branch against a real local server
 without waiting.
+
+No single answer is trusted: a body is read to a size limit and no further, a 2xx body that is
+cut off, not JSON or of the wrong shape is a failed attempt (retried when the method is
+idempotent), a 3xx is an error (redirects are never followed), whatever the server says passes
+through `redact` before it reaches an exception, and the retry policy's `max_elapsed` bounds every
+attempt's timeout.  Three small steps keep that readable: `_attempt` sends, the pure
+`_failure_for` and `_classify` decide what an outcome means, and `request` loops.
 """
 
 from __future__ import annotations
@@ -14,6 +21,8 @@ import asyncio
 import ipaddress
 import json
 import logging
+import math
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal
@@ -21,7 +30,10 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import attrs
+from multidict import CIMultiDict
+from yarl import URL
 
+from .bodies import DEFAULT_MAX_RESPONSE_SIZE, excerpt, loads, read_body
 from .errors import (
     ConfigurationError,
     ConnectionFailedError,
@@ -29,11 +41,12 @@ from .errors import (
     ResponseDecodeError,
     SalesloftError,
     error_for_status,
+    redact,
 )
-from .headers import COST, REMAINING, int_header
+from .headers import COST, REMAINING, header, int_header, parse_retry_after
 from .hooks import AuthHook, BudgetHook, Lane
-from .query import encode_params
-from .retry import Failure, RetryPolicy, parse_retry_after
+from .query import DEFAULT_BASE_URL, url_for
+from .retry import Failure, RetryPolicy
 
 __all__ = ["Expect", "Response", "Transport", "check_base_url"]
 
@@ -43,7 +56,7 @@ Expect = Literal["any", "list", "object"]
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
-_EXCERPT = 200
+_METHOD = re.compile(r"[A-Z]+")
 
 
 @attrs.frozen
@@ -67,7 +80,10 @@ class Response:
 
 def check_base_url(base_url: str) -> str:
     """Refuse plain HTTP except to loopback: a bearer token must never cross a network in clear."""
-    parts = urlsplit(base_url)
+    try:
+        parts = urlsplit(base_url)
+    except (TypeError, ValueError):
+        raise ConfigurationError(f"base_url is not a URL: {base_url!r}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigurationError(f"base_url must be an http(s) URL with a host, got {base_url!r}")
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
@@ -76,6 +92,10 @@ def check_base_url(base_url: str) -> str:
             " Use https://, or http:// only to 127.0.0.1/localhost/::1 (the sandbox)."
         )
     return base_url.rstrip("/")
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
 
 
 def _is_loopback(host: str) -> bool:
@@ -87,25 +107,185 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-class _Attempt(Exception):
-    """Internal: one attempt failed in a way the retry policy may forgive."""
+def _check_request(method: str, path: str) -> str:
+    """The method, upper-cased; `ConfigurationError` for anything that could break the request
+    line or escape the path (a control character, a ``.`` or ``..`` segment)."""
+    method = method.upper()
+    if not _METHOD.fullmatch(method):
+        raise ConfigurationError(f"method must be a word like GET or POST, got {method!r}")
+    if not path.startswith("/"):
+        raise ConfigurationError(f"path must start with '/', got {path!r}")
+    if any(c.isspace() or not c.isprintable() for c in path):
+        raise ConfigurationError(f"path holds whitespace or control characters: {path!r}")
+    segments = path.split("?", 1)[0].lower().replace("%2e", ".").split("/")
+    if any(segment in (".", "..") for segment in segments):
+        raise ConfigurationError(
+            f"path {path!r} has a '.' or '..' segment, which would send the request elsewhere"
+        )
+    return method
 
-    def __init__(self, failure: Failure, error: SalesloftError, status: int | None = None):
-        super().__init__(str(error))
-        self.failure = failure
-        self.error = error
-        self.status = status
-        self.retry_after: float | None = None
+
+def _encode_json(body: Any) -> bytes | None:
+    if body is None:
+        return None
+    try:
+        return json.dumps(body, allow_nan=False).encode()
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise ConfigurationError(f"the JSON body cannot be sent: {exc}") from None
+
+
+def _secrets(authorization: str) -> tuple[str, ...]:
+    """What of the Authorization value must never be shown: the credential after the scheme."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in authorization):
+        raise ConfigurationError(
+            "the auth hook gave an Authorization value with control characters (a corrupt key or"
+            " token); it was not sent"
+        )
+    _, _, credential = authorization.partition(" ")
+    return (credential.strip() or authorization,)
+
+
+@attrs.frozen
+class _Attempt:
+    """One attempt that failed in a way the retry policy may forgive: what the policy needs."""
+
+    failure: Failure
+    error: SalesloftError
+    status: int | None = None
+    retry_after: float | None = None
+
+
+def _failure_for(
+    exc: aiohttp.ClientError | TimeoutError,
+    method: str,
+    path: str,
+    *,
+    base_url: str,
+    timeout: float,
+    status: int = 0,
+) -> _Attempt:
+    """What an exception raised while sending or reading means for the retry policy.
+
+    `status` is the answer's status when the failure came while reading its body (0 before).
+    """
+    # Only a POST can do harm twice; say so where the caller must decide.
+    unsure = " (it may have been processed; check before resending)" if method == "POST" else ""
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return _Attempt(
+            "connect",
+            ConnectionFailedError(
+                f"could not connect to {base_url} for {method} {path}: {exc.strerror or exc}",
+                method=method,
+                path=path,
+                sent=False,
+            ),
+        )
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return _Attempt(
+            "sent",
+            ResponseDecodeError(
+                "the response body was cut off before its end" + unsure,
+                status=status,
+                body_excerpt="",
+                method=method,
+                path=path,
+            ),
+        )
+    if isinstance(exc, TimeoutError):  # aiohttp's ServerTimeoutError included
+        return _Attempt(
+            "sent",
+            RequestTimeoutError(
+                f"no complete response to {method} {path} within {timeout:g}s" + unsure,
+                method=method,
+                path=path,
+            ),
+        )
+    return _Attempt(
+        "sent",
+        ConnectionFailedError(
+            f"the connection failed during {method} {path}: {type(exc).__name__}" + unsure,
+            method=method,
+            path=path,
+        ),
+    )
+
+
+def _classify(
+    method: str,
+    path: str,
+    status: int,
+    headers: Mapping[str, str],
+    raw: bytes,
+    *,
+    expect: Expect,
+    retry_statuses: frozenset[int],
+    secrets: tuple[str, ...],
+    now_epoch: float,
+) -> Response | _Attempt:
+    """What one complete answer means: a response to hand back, or a failed attempt."""
+    if status >= 300:
+        # Whatever the server says about a failure may echo the request: redact it all first.
+        text = redact(raw.decode("utf-8", "replace"), secrets)
+        try:
+            data = loads(text) if text.strip() else None
+        except ValueError:
+            data = excerpt(text)  # the status says what happened; the excerpt is the message
+        shown: CIMultiDict[str] = CIMultiDict((k, redact(v, secrets)) for k, v in headers.items())
+        if status not in retry_statuses:
+            return Response(status, shown, data)
+        return _Attempt(
+            "status",
+            error_for_status(status, data, method=method, path=path, headers=shown),
+            status,
+            parse_retry_after(header(headers, "retry-after"), now_epoch),
+        )
+    problem = ""
+    data = None
+    try:
+        data = loads(raw) if raw.strip() else None
+    except ValueError as exc:
+        problem = f"the response is not JSON ({exc})"
+    if not problem and expect != "any":
+        want, name = (list, "list") if expect == "list" else (dict, "object")
+        if not isinstance(data, dict) or not isinstance(data.get("data"), want):
+            problem = f"expected a JSON object whose 'data' is a {name}"
+    if problem:
+        if method == "POST":
+            problem += " (the server accepted the POST: do not resend it blindly)"
+        return _Attempt(
+            "sent",
+            ResponseDecodeError(
+                problem,
+                status=status,
+                body_excerpt=excerpt(raw, secrets),
+                method=method,
+                path=path,
+            ),
+        )
+    return Response(status, headers, data)
 
 
 class Transport:
-    """Sends requests for one client (or several sharing it) over one aiohttp session."""
+    """Sends requests for one client (or several sharing it) over one aiohttp session.
+
+    :param auth: gives the Authorization header and hears about 401s.
+    :param base_url: the API's root; plain http only to loopback.
+    :param budget: meters cost (share one between every client of a team), or None.
+    :param session: an aiohttp session to use (and leave open), else one is opened on first use.
+    :param timeout: seconds for one attempt, cut further by the retry policy's `max_elapsed`.
+    :param retry: when to try again; `RetryPolicy()` by default.
+    :param clock: monotonic seconds, for deadlines (injected by tests).
+    :param sleep: waits between attempts (injected by tests).
+    :param wall_clock: epoch seconds, for ``Retry-After`` dates.
+    :param max_response_size: the longest body read, in bytes (32 MiB by default); a longer one
+        raises `ResponseTooLargeError` and its connection is dropped.
+    """
 
     def __init__(
         self,
         auth: AuthHook,
         *,
-        base_url: str = "https://api.salesloft.com",
+        base_url: str = DEFAULT_BASE_URL,
         budget: BudgetHook | None = None,
         session: aiohttp.ClientSession | None = None,
         timeout: float = 30.0,
@@ -113,9 +293,14 @@ class Transport:
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         wall_clock: Clock = time.time,
+        max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
     ):
-        if timeout <= 0:
-            raise ConfigurationError("timeout must be a positive number of seconds")
+        if not _positive(timeout) or not math.isfinite(timeout):
+            raise ConfigurationError(f"timeout must be a positive number of seconds: {timeout!r}")
+        if not _positive(max_response_size) or not isinstance(max_response_size, int):
+            raise ConfigurationError(
+                f"max_response_size must be a positive number of bytes: {max_response_size!r}"
+            )
         self.auth = auth
         self.base_url = check_base_url(base_url)
         self.budget = budget
@@ -124,6 +309,7 @@ class Transport:
         self.clock = clock
         self.sleep = sleep
         self.wall_clock = wall_clock
+        self.max_response_size = max_response_size
         self._session = session
         self._owns_session = session is None
 
@@ -150,48 +336,58 @@ class Transport:
         json: Any = None,
         lane: Lane = "interactive",
         expect: Expect = "any",
+        idempotent: bool = False,
     ) -> Response:
-        """Send one logical request, retrying per the policy, and decode its answer."""
-        method = method.upper()
-        if not path.startswith("/"):
-            raise ConfigurationError(f"path must start with '/', got {path!r}")
-        query = encode_params(params)
+        """Send one logical request, retrying per the policy, and decode its answer.
+
+        A 3xx raises `RedirectError`: redirects are never followed. `idempotent` marks a POST that
+        is safe to resend (it carries an `idempotency_key`).
+        """
+        method = _check_request(method, path)
+        url = url_for(path, params, base_url=self.base_url)  # bad params fail here, unsent
+        payload = _encode_json(json)
+        total = self.timeout.total or 30.0
         started = self.clock()
         attempt = 0
         reauthorized = False
         while True:
             attempt += 1
-            try:
-                response, used = await self._attempt(method, path, params, query, json, lane)
-            except _Attempt as failed:
+            timeout = self.retry.attempt_timeout(self.clock() - started, total)
+            if timeout is None:  # a zero max_elapsed still allows the first attempt
+                timeout = total
+            outcome = await self._attempt(method, path, params, url, payload, lane, expect, timeout)
+            if isinstance(outcome, _Attempt):
+                elapsed = self.clock() - started
                 wait = self.retry.delay(
                     method,
-                    failed.failure,
+                    outcome.failure,
                     attempt=attempt,
-                    elapsed=self.clock() - started,
-                    status=failed.status,
-                    retry_after=failed.retry_after,
+                    elapsed=elapsed,
+                    status=outcome.status,
+                    retry_after=outcome.retry_after,
                     budget_waits=bool(self.budget and self.budget.handles_rate_limit),
+                    idempotent=idempotent,
                 )
-                if wait is None:
-                    raise failed.error from None
+                if wait is None or self.retry.attempt_timeout(elapsed + wait, total) is None:
+                    raise outcome.error
                 log.info(
                     "retrying %s %s after %s (attempt %d, waiting %.2fs)",
                     method,
                     path,
-                    failed.status or failed.failure,
+                    outcome.status or outcome.failure,
                     attempt,
                     wait,
                 )
                 if wait > 0:
                     await self.sleep(wait)
                 continue
+            response, used = outcome
             if response.status == 401 and not reauthorized:
                 reauthorized = True
                 if await self.auth.on_unauthorized(used):
                     attempt -= 1  # a refreshed token is a new request, not a retry
                     continue
-            if response.status >= 400:
+            if response.status >= 300:
                 raise error_for_status(
                     response.status,
                     response.data,
@@ -199,84 +395,50 @@ class Transport:
                     path=path,
                     headers=response.headers,
                 )
-            return self._check_shape(response, expect, method, path)
+            return response
 
     async def _attempt(
         self,
         method: str,
         path: str,
         params: Mapping[str, Any] | None,
-        query: list[tuple[str, str]],
-        body: Any,
+        url: URL,
+        payload: bytes | None,
         lane: Lane,
-    ) -> tuple[Response, str]:
+        expect: Expect,
+        limit: float,
+    ) -> tuple[Response, str] | _Attempt:
+        """Send once, within `limit` seconds, and read the answer; a failure is returned."""
         authorization = await self.auth.authorization()
+        secrets = _secrets(authorization)
+        send_headers = {"Authorization": authorization, "Accept": "application/json"}
+        if payload is not None:
+            send_headers["Content-Type"] = "application/json"
         reservation = await self.budget.reserve(method, path, params, lane) if self.budget else None
         settled = False
         status = 0
-        # Only a POST can do harm twice; say so where the caller must decide.
-        unsure = " (it may have been processed; check before resending)" if method == "POST" else ""
         began = self.clock()
         try:
             async with self.session.request(
                 method,
-                self.base_url + path,
-                params=query,
-                json=body,
-                headers={"Authorization": authorization, "Accept": "application/json"},
-                timeout=self.timeout,
+                url,
+                data=payload,
+                headers=send_headers,
+                timeout=aiohttp.ClientTimeout(total=limit),
                 allow_redirects=False,
             ) as resp:
                 status, headers = resp.status, resp.headers
                 if self.budget is not None and reservation is not None:
                     self.budget.settle(reservation, status, headers)
                 settled = True
-                raw = await resp.read()
-        except aiohttp.ClientConnectorError as exc:
-            raise _Attempt(
-                "connect",
-                ConnectionFailedError(
-                    f"could not connect to {self.base_url} for {method} {path}: "
-                    f"{exc.strerror or exc}",
-                    method=method,
-                    path=path,
-                    sent=False,
-                ),
-            ) from None
-        except aiohttp.ClientPayloadError:
-            raise _Attempt(
-                "sent",
-                ResponseDecodeError(
-                    "the response body was cut off before its end",
-                    status=status,
-                    body_excerpt="",
-                    method=method,
-                    path=path,
-                ),
-            ) from None
-        except (aiohttp.ServerTimeoutError, TimeoutError):
-            raise _Attempt(
-                "sent",
-                RequestTimeoutError(
-                    f"no complete response to {method} {path} within {self.timeout.total}s"
-                    + unsure,
-                    method=method,
-                    path=path,
-                ),
-            ) from None
-        except aiohttp.ClientError as exc:
-            raise _Attempt(
-                "sent",
-                ConnectionFailedError(
-                    f"the connection failed during {method} {path}: {type(exc).__name__}" + unsure,
-                    method=method,
-                    path=path,
-                ),
-            ) from None
+                raw = await read_body(resp, self.max_response_size, method=method, path=path)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return _failure_for(
+                exc, method, path, base_url=self.base_url, timeout=limit, status=status
+            )
         finally:
             if not settled and self.budget is not None and reservation is not None:
                 self.budget.release(reservation)
-        elapsed_ms = (self.clock() - began) * 1000
         log.debug(
             "%s %s -> %d cost=%s remaining=%s %.1fms",
             method,
@@ -284,50 +446,17 @@ class Transport:
             status,
             headers.get(COST),
             headers.get(REMAINING),
-            elapsed_ms,
+            (self.clock() - began) * 1000,
         )
-        response = Response(status, headers, self._decode(raw, status, method, path))
-        if status in self.retry.retry_statuses:
-            failed = _Attempt(
-                "status",
-                error_for_status(status, response.data, method=method, path=path, headers=headers),
-                status,
-            )
-            failed.retry_after = parse_retry_after(headers.get("Retry-After"), self.wall_clock())
-            raise failed
-        return response, authorization
-
-    @staticmethod
-    def _decode(raw: bytes, status: int, method: str, path: str) -> Any:
-        if not raw.strip():
-            return None
-        try:
-            return json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            text = raw[:_EXCERPT].decode("utf-8", "replace")
-            if status >= 400:
-                return text  # the status says what happened; the excerpt becomes the message
-            raise ResponseDecodeError(
-                "the response is not JSON",
-                status=status,
-                body_excerpt=text,
-                method=method,
-                path=path,
-            ) from None
-
-    @staticmethod
-    def _check_shape(response: Response, expect: Expect, method: str, path: str) -> Response:
-        if expect == "any":
-            return response
-        want = list if expect == "list" else dict
-        body = response.data
-        if not isinstance(body, dict) or not isinstance(body.get("data"), want):
-            excerpt = json.dumps(body)[:_EXCERPT] if body is not None else ""
-            raise ResponseDecodeError(
-                f"expected a JSON object whose 'data' is a {'list' if want is list else 'object'}",
-                status=response.status,
-                body_excerpt=excerpt,
-                method=method,
-                path=path,
-            )
-        return response
+        outcome = _classify(
+            method,
+            path,
+            status,
+            headers,
+            raw,
+            expect=expect,
+            retry_statuses=self.retry.retry_statuses,
+            secrets=secrets,
+            now_epoch=self.wall_clock(),
+        )
+        return outcome if isinstance(outcome, _Attempt) else (outcome, authorization)

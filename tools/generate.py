@@ -1,19 +1,27 @@
-"""Regenerate everything derived from Salesloft's OpenAPI v2 definition.
+"""Regenerate everything derived from Salesloft's API definitions.
 
-    python tools/generate.py [path/to/salesloft-v2-openapi.yaml] [--samples PATH]
+    python tools/generate.py [--check] [path/to/salesloft-v2-openapi.yaml]
+        [--current salesloft-postman-openapi.yml] [--fields current-api-fields.yaml]
+        [--samples PATH]
 
 (with the dev environment's python, e.g. `.venv/bin/python`: it needs PyYAML and ruff).  The
-definition defaults to ../shared/reference/salesloft-v2-openapi.yaml as laid out on the project's
-machines.  Writes, from the one definition file:
-  - salesloft_async/_operations.py     the operation table (OPERATIONS, SCHEMAS)
+inputs default to ../shared/reference/ as laid out on the project's machines: the older v2
+definition (read and fixed by `definition.py`), the current operation list (a conversion of
+Salesloft's Postman collection, read by `current_api.py`, which also says how each of its garbled
+entries is read) and the field facts of the resources only the current list has.  This file only
+renders.  Writes:
+  - salesloft_async/_operations.py     the operation table (OPERATIONS, SCHEMAS, both definitions)
   - salesloft_async/models/_generated.py  one attrs class per schema + fast structure functions
   - salesloft_async/resources/_generated.py  typed resource classes (signatures from the parameters)
-  - README.md (its operations table)    every operation -> the method that calls it
+  - docs/operations.md                  every operation -> the method that calls it
+  - README.md (a summary between its markers: counts and a link)
   - tests/fixtures/connector_samples.json  the connector's sample records (if --samples exists)
 
+`--check` renders everything in memory and fails, naming the files, if a committed output differs.
+
 Where the definition is wrong (a wrong response schema, a list declared as one record, a body
-field typed as strings that holds objects), the fix is a table in this file, never an edit of a
-generated file: DEFINITION_FIXES, BODY_TYPE_FIXES.
+field typed as strings that holds objects), the fix is a table in `definition.py` or
+`current_api.py`, never an edit of a generated file: DEFINITION_FIXES, BODY_TYPE_FIXES, READINGS.
 
 Everything it writes is committed; rerunning it on the same definition must give the same bytes.
 The outputs are formatted with ruff so that `ruff format --check` passes on them.
@@ -23,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib.util
 import json
 import keyword
 import re
@@ -35,282 +42,42 @@ from typing import Any
 
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import current_api
+from definition import (
+    CurrentRow,
+    Field,
+    OlderEntry,
+    Operation,
+    Param,
+    Schema,
+    build_operations,
+    build_schemas,
+    first_line,
+    merge_current,
+    older_entries,
+)
+
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
-DEFAULT_SPEC = ROOT.parent / "shared" / "reference" / "salesloft-v2-openapi.yaml"
+OPERATIONS_DOC = ROOT / "docs" / "operations.md"
+#: ../shared/reference beside the checkout (or beside the folder of worktrees holding it)
+REFERENCE = next(
+    (
+        p / "shared" / "reference"
+        for p in (ROOT.parent, ROOT.parent.parent)
+        if (p / "shared").is_dir()
+    ),
+    ROOT.parent / "shared" / "reference",
+)
+DEFAULT_SPEC = REFERENCE / "salesloft-v2-openapi.yaml"
+DEFAULT_CURRENT = REFERENCE / "salesloft-postman-openapi.yml"
+DEFAULT_FIELDS = REFERENCE / "current-api-fields.yaml"
 COMMAND = "python tools/generate.py"
 
 
 #: fields holding secrets: generated with repr=False
 SECRET_FIELDS = frozenset({"callback_token", "access_token", "refresh_token", "client_secret"})
-
-
-def _load_spec_module() -> Any:
-    """salesloft_async/spec.py on its own: importing the package would import the very files
-    this script writes, so a broken or half-written output could never be regenerated."""
-    spec = importlib.util.spec_from_file_location(
-        "_salesloft_spec", ROOT / "salesloft_async" / "spec.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-_spec = _load_spec_module()
-Field, Operation, Param, Schema = _spec.Field, _spec.Operation, _spec.Param, _spec.Schema
-
-# Path groups whose attribute name is not simply the path joined with "_" (see DESIGN.md).
-RESOURCE_RENAMES: dict[str, str] = {
-    "activities/calls": "calls",
-    "activities/emails": "emails",
-    "phone_numbers/caller_ids": "caller_ids",
-    "phone_numbers/recording_settings": "recording_settings",
-    "action_details/call_instructions": "call_instructions",
-    "account_upserts": "accounts",
-    "person_upserts": "people",
-    "meetings/settings": "meetings",
-    "meetings/settings/searches": "meetings",
-    "calendar/events/upsert": "calendar_events",
-}
-
-# (METHOD, path without .json) -> (action, operation name) for the verbs CRUD does not cover.
-SPECIAL_ACTIONS: dict[tuple[str, str], tuple[str, str]] = {
-    ("POST", "/v2/account_upserts"): ("upsert", "upsert_account"),
-    ("POST", "/v2/person_upserts"): ("upsert", "upsert_person"),
-    ("POST", "/v2/calendar/events/upsert"): ("upsert", "upsert_calendar_event"),
-    ("POST", "/v2/meetings/settings/searches"): ("search_settings", "search_meeting_settings"),
-    ("PUT", "/v2/meetings/settings/{id}"): ("update_setting", "update_meeting_setting"),
-    ("GET", "/v2/bulk_jobs/{bulk_jobs_id}/job_data"): ("list_job_data", "list_bulk_job_data"),
-    ("POST", "/v2/bulk_jobs/{bulk_jobs_id}/job_data"): ("create_job_data", "create_bulk_job_data"),
-    ("GET", "/v2/bulk_jobs/{bulk_jobs_id}/results"): ("list_results", "list_bulk_job_results"),
-}
-
-# Where the definition is wrong: (METHOD, path) -> (schema, returns).  Each is checked against
-# Salesloft's documentation and sample payloads; the definition file itself is left as published.
-DEFINITION_FIXES: dict[tuple[str, str], tuple[str, str]] = {
-    # "List Past Activities" answers a list, but the definition declares a single record
-    ("GET", "/v2/activity_histories"): ("ActivityHistory", "list"),
-    # job data records carry status/started_at/finished_at: JobData, not BulkJobResult
-    ("GET", "/v2/bulk_jobs/{bulk_jobs_id}/job_data"): ("JobData", "list"),
-    # "Update a note" answers the note, not a Person
-    ("PUT", "/v2/notes/{id}"): ("Note", "object"),
-    # "Fetch a task" answers the task, not a Step
-    ("GET", "/v2/tasks/{id}"): ("Task", "object"),
-}
-
-# Body fields whose item type the definition gets wrong: (METHOD, path, field) -> type.
-BODY_TYPE_FIXES: dict[tuple[str, str, str], str] = {
-    # "Array of objects containing parameters": objects, not strings
-    ("POST", "/v2/bulk_jobs/{bulk_jobs_id}/job_data", "data"): "object",
-}
-
-RANGE_KEYS = {"gt", "gte", "lt", "lte"}
-CUSTOM_MARK = "---CUSTOM---"
-
-
-# ---------------------------------------------------------------------------------------------
-# Reading the definition
-# ---------------------------------------------------------------------------------------------
-
-
-def strip_json(path: str) -> str:
-    return path[: -len(".json")] if path.endswith(".json") else path
-
-
-def path_group(path: str) -> str:
-    """'/v2/bulk_jobs/{bulk_jobs_id}/job_data' -> 'bulk_jobs': children join their parent."""
-    parts = [p for p in path.split("/")[2:] if p]
-    head: list[str] = []
-    for p in parts:
-        if p.startswith("{"):
-            break
-        head.append(p)
-    return "/".join(head)
-
-
-def resource_for(path: str) -> str:
-    group = path_group(path)
-    return RESOURCE_RENAMES.get(group, group.replace("/", "_"))
-
-
-def ref_name(ref: str) -> str:
-    return ref.rsplit("/", 1)[-1]
-
-
-def first_line(text: str) -> str:
-    return " ".join(text.split(CUSTOM_MARK)[0].split())
-
-
-def param_type(schema: dict[str, Any]) -> str:
-    t = schema.get("type")
-    if t == "string" and schema.get("format") == "date-time":
-        return "datetime"
-    if t in ("string", "integer", "number", "boolean", "object"):
-        return str(t)
-    return "any"
-
-
-def custom_range(description: str) -> str | None:
-    """The value type of a ---CUSTOM--- gt/gte/lt/lte filter, or None if it is not one."""
-    if CUSTOM_MARK not in description:
-        return None
-    try:
-        block = json.loads(description.split(CUSTOM_MARK, 1)[1])
-    except json.JSONDecodeError:
-        return None
-    keys = {k.get("name") for k in block.get("keys", [])}
-    if not keys or not keys <= RANGE_KEYS:
-        return None
-    types = {k.get("type", "") for k in block["keys"]}
-    return "datetime" if any("iso8601" in t for t in types) else "string"
-
-
-def make_param(name: str, schema: dict[str, Any], description: str, required: bool) -> Param:
-    rng = custom_range(description)
-    if rng is not None:
-        return Param(name, rng, range=True, required=required, description=first_line(description))
-    if schema.get("type") == "object" and re.search(r"comparison operators", description):
-        # bulk_jobs' `id[gt]=123` keyset filter
-        return Param(
-            name, "integer", range=True, required=required, description=first_line(description)
-        )
-    if schema.get("type") == "array":
-        items = schema.get("items") or {}
-        return Param(
-            name,
-            param_type(items),
-            array=True,
-            required=required,
-            description=first_line(description),
-        )  # type: ignore[arg-type]
-    return Param(name, param_type(schema), required=required, description=first_line(description))  # type: ignore[arg-type]
-
-
-def response_schema(op: dict[str, Any]) -> tuple[str | None, str]:
-    """(schema name, returns) from the first 2xx response."""
-    for code in ("200", "201"):
-        resp = op.get("responses", {}).get(code)
-        if not resp:
-            continue
-        content = resp.get("content") or {}
-        for media in content.values():
-            sch = media.get("schema") or {}
-            if "$ref" in sch:
-                return ref_name(sch["$ref"]), "object"
-            if sch.get("type") == "array":
-                items = sch.get("items") or {}
-                return (ref_name(items["$ref"]) if "$ref" in items else None), "list"
-        return None, "none"
-    return None, "none"
-
-
-def body_params(op: dict[str, Any], spec: dict[str, Any]) -> tuple[Param, ...]:
-    rb = op.get("requestBody")
-    if not rb:
-        return ()
-    if "$ref" in rb:
-        rb = spec["components"]["requestBodies"][ref_name(rb["$ref"])]
-    out: list[Param] = []
-    for media in (rb.get("content") or {}).values():
-        sch = media.get("schema") or {}
-        required = set(sch.get("required") or [])
-        for name, prop in sorted((sch.get("properties") or {}).items()):
-            param = make_param(name, prop, prop.get("description", ""), name in required)
-            if param.range:  # a "---CUSTOM---" range block on a body field means one timestamp
-                param = dataclasses.replace(param, range=False, type="datetime")
-            out.append(param)
-        break
-    return tuple(out)
-
-
-def build_operations(spec: dict[str, Any]) -> list[Operation]:
-    ops: list[Operation] = []
-    for raw_path, item in spec["paths"].items():
-        path = strip_json(raw_path)
-        for method_lc, op in item.items():
-            if method_lc not in ("get", "post", "put", "delete"):
-                continue
-            method = method_lc.upper()
-            resource = resource_for(path)
-            params = op.get("parameters") or []
-            path_params = tuple(p["name"] for p in params if p["in"] == "path")
-            query = tuple(
-                make_param(
-                    p["name"],
-                    p.get("schema") or {},
-                    p.get("description", ""),
-                    p.get("required", False),
-                )
-                for p in params
-                if p["in"] == "query"
-            )
-            schema, returns = response_schema(op)
-            schema, returns = DEFINITION_FIXES.get((method, path), (schema, returns))
-            special = SPECIAL_ACTIONS.get((method, path))
-            ends_in_id = path.endswith("}")
-            if special:
-                action, name = special
-            else:
-                if method == "GET":
-                    action = "get" if ends_in_id or returns == "object" else "list"
-                elif method == "POST":
-                    action = "create"
-                elif method == "PUT":
-                    action = "update"
-                else:
-                    action = "delete"
-                name = f"{action}_{resource}"
-            names = {q.name for q in query}
-            ops.append(
-                Operation(
-                    name=name,
-                    method=method,  # type: ignore[arg-type]
-                    path=path,
-                    resource=resource,
-                    action=action,
-                    path_params=path_params,
-                    query=query,
-                    body=tuple(
-                        dataclasses.replace(b, type=BODY_TYPE_FIXES[(method, path, b.name)])  # type: ignore[arg-type]
-                        if (method, path, b.name) in BODY_TYPE_FIXES
-                        else b
-                        for b in body_params(op, spec)
-                    ),
-                    schema=schema,
-                    returns=returns,  # type: ignore[arg-type]
-                    paged=returns == "list" and {"page", "per_page"} <= names,
-                    summary=first_line(op.get("summary", "")),
-                )
-            )
-    seen: set[str] = set()
-    for o in ops:
-        if o.name in seen:
-            raise SystemExit(f"duplicate operation name {o.name}: add it to SPECIAL_ACTIONS")
-        seen.add(o.name)
-    return ops
-
-
-def field_for(name: str, prop: dict[str, Any]) -> Field:
-    if "$ref" in prop:
-        return Field(name, "object", ref=ref_name(prop["$ref"]))
-    t = prop.get("type")
-    if t == "array":
-        items = prop.get("items") or {}
-        if "$ref" in items:
-            return Field(name, "object", array=True, ref=ref_name(items["$ref"]))
-        return Field(name, param_type(items), array=True)  # type: ignore[arg-type]
-    fmt = prop.get("format", "")
-    return Field(name, param_type(prop), format=fmt if fmt == "date" else "")  # type: ignore[arg-type]
-
-
-def build_schemas(spec: dict[str, Any]) -> dict[str, Schema]:
-    out: dict[str, Schema] = {}
-    for name, sch in spec["components"]["schemas"].items():
-        props = sch.get("properties") or {}
-        out[name] = Schema(name, tuple(field_for(n, p) for n, p in sorted(props.items())))
-    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -351,21 +118,45 @@ def header(source: Path) -> str:
     )
 
 
-def render_operations(ops: list[Operation], schemas: dict[str, Schema], source: Path) -> str:
+def render_operations(
+    ops: list[Operation],
+    schemas: dict[str, Schema],
+    source: Path,
+    older: list[OlderEntry],
+    current: list[CurrentRow],
+) -> str:
     lines = [
         header(source),
-        '"""The operation table of the Salesloft v2 definition (see `salesloft_async.spec`)."""',
+        '"""The operation table of the Salesloft v2 API (see `salesloft_async.spec`).',
+        "",
+        "OLDER_DEFINITION and CURRENT_DEFINITION list every operation of the two definitions",
+        "as written there, and the operation of OPERATIONS that serves it; a garbled entry of the",
+        "current list carries the reading chosen for it (tools/current_api.py says why).",
+        '"""',
         "",
         "from __future__ import annotations",
         "",
         "from .spec import Field, Operation, Param, Schema",
         "",
-        '__all__ = ["OPERATIONS", "SCHEMAS"]',
+        '__all__ = ["CURRENT_DEFINITION", "OLDER_DEFINITION", "OPERATIONS", "SCHEMAS"]',
         "",
         "OPERATIONS: tuple[Operation, ...] = (",
     ]
     for o in ops:
         lines.append(f"    {lit(o)},")
+    lines.append(")")
+    lines.append("")
+    lines.append("#: salesloft-v2-openapi.yaml: (METHOD, path as written, operation name)")
+    lines.append("OLDER_DEFINITION: tuple[tuple[str, str, str], ...] = (")
+    lines += [f"    {row!r}," for row in older]
+    lines.append(")")
+    lines.append("")
+    lines.append(
+        "#: salesloft-postman-openapi.yml: (METHOD, path as written, operation name or '',"
+        " METHOD read, path read, the reading or where else it is served)"
+    )
+    lines.append("CURRENT_DEFINITION: tuple[tuple[str, str, str, str, str, str], ...] = (")
+    lines += [f"    {row!r}," for row in current]
     lines.append(")")
     lines.append("")
     lines.append("SCHEMAS: dict[str, Schema] = {")
@@ -454,11 +245,15 @@ def snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
-def model_field(f: Field) -> tuple[str, str]:
+#: (schema, field) -> reference class, for the schemas built from the fields file
+FIELD_REF_CLASSES: dict[tuple[str, str], str] = {}
+
+
+def model_field(f: Field, schema: str = "") -> tuple[str, str]:
     """(annotation, decode expression) of one field; `v` is the raw value expression."""
     v = f"g({f.name!r})"
     if f.ref == REF_SCHEMA:
-        cls = REF_CLASSES.get(f.name, "Ref")
+        cls = FIELD_REF_CLASSES.get((schema, f.name)) or REF_CLASSES.get(f.name, "Ref")
         if f.array:
             return f"list[{cls}] | None", f"to_refs({v}, {cls})"
         return f"{cls} | None", f"to_ref({v}, {cls})"
@@ -487,8 +282,7 @@ def doc_line(text: str, limit: int = 96) -> str:
     return line
 
 
-def render_models(spec: dict[str, Any], schemas: dict[str, Schema], source: Path) -> str:
-    raw_schemas = spec["components"]["schemas"]
+def render_models(raw_schemas: dict[str, Any], schemas: dict[str, Schema], source: Path) -> str:
     out = [
         header(source),
         '"""One attrs class per schema of the definition, and a fast structure function for each.',
@@ -509,7 +303,7 @@ def render_models(spec: dict[str, Any], schemas: dict[str, Schema], source: Path
         "from ._decode import to_date, to_datetime, to_list, to_model, to_ref, to_refs",
         "from .refs import (",
     ]
-    refs_used = sorted({*REF_CLASSES.values(), "Ref"})
+    refs_used = sorted({*REF_CLASSES.values(), *FIELD_REF_CLASSES.values(), "Ref"})
     out += [f"    {r}," for r in refs_used]
     out += [")", ""]
     names = list(schemas)
@@ -526,7 +320,7 @@ def render_models(spec: dict[str, Any], schemas: dict[str, Schema], source: Path
         mapping = {f.name: attr_name(f.name) for f in sch.fields}
         out.append(f"    _json_to_attr: ClassVar[dict[str, str]] = {mapping!r}")
         for f in sch.fields:
-            ann, _ = model_field(f)
+            ann, _ = model_field(f, name)
             d = doc_line(props.get(f.name, {}).get("description", ""))
             if d:
                 out.append(f"    #: {d}")
@@ -544,7 +338,7 @@ def render_models(spec: dict[str, Any], schemas: dict[str, Schema], source: Path
             f"    return {name}(",
         ]
         for f in sch.fields:
-            _, expr = model_field(f)
+            _, expr = model_field(f, name)
             out.append(f"        {attr_name(f.name)}={expr},")
         out += ["        raw=d,", "    )", ""]
     out += ["", "MODELS: dict[str, type[Model]] = {"]
@@ -568,6 +362,7 @@ def camel(name: str) -> str:
 
 
 def arg_name(name: str, taken: set[str]) -> str:
+    name = re.sub(r"[\W_]+", "_", name).strip("_") if "[" in name else name  # title[_starts_with]
     py = name.lstrip("_") or name
     if name.startswith("_") or keyword.iskeyword(py) or py in RESERVED_ARGS or py in taken:
         py += "_"
@@ -600,7 +395,7 @@ def query_annotation(p: Param) -> str:
     if lit_ := literal(p):
         return lit_
     if p.range:
-        return "IdRange" if p.type == "integer" else "DatetimeRange"
+        return {"integer": "IdRange", "number": "NumberRange"}.get(p.type, "DatetimeRange")
     if p.array:
         inner = {"integer": "int | str", "number": "float", "boolean": "bool"}.get(p.type, "str")
         return f"Sequence[{inner}]"
@@ -731,7 +526,9 @@ def render_method(op: Operation) -> list[str]:
     return lines
 
 
-def render_resources(ops: list[Operation], source: Path) -> str:
+def render_resources(
+    ops: list[Operation], source: Path, schemas: dict[str, Schema] | None = None
+) -> str:
     by_resource: dict[str, list[Operation]] = {}
     for op in ops:
         by_resource.setdefault(op.resource, []).append(op)
@@ -760,7 +557,16 @@ def render_resources(ops: list[Operation], source: Path) -> str:
         ")",
         "from ..pagination import Paginator",
         "from ..spec import Operation",
-        "from ._base import UNSET, DatetimeRange, IdRange, ListResource, Resource, Unset, Upserted",
+        "from ._base import (",
+        "    UNSET,",
+        "    DatetimeRange,",
+        "    IdRange,",
+        "    ListResource,",
+        "    NumberRange,",
+        "    Resource,",
+        "    Unset,",
+        "    Upserted,",
+        ")",
         "",
         "_OPS: dict[str, Operation] = {op.name: op for op in OPERATIONS}",
         "",
@@ -781,9 +587,7 @@ def render_resources(ops: list[Operation], source: Path) -> str:
         out.append(f"    operations: ClassVar[Mapping[str, Operation]] = {{{ops_map}}}")
         if lst and lst.schema:
             qnames = {q.name for q in lst.query}
-            cursor = any(q.name == "updated_at" and q.range for q in lst.query) and (
-                "sort_by" in qnames
-            )
+            cursor = reads_by_cursor(lst, schemas or {})
             out.append(f"    list_path: ClassVar[str] = {lst.path!r}")
             out.append(f"    model: ClassVar[type[{lst.schema}]] = {lst.schema}")
             out.append(f"    supports_updated_at_cursor: ClassVar[bool] = {cursor}")
@@ -795,6 +599,21 @@ def render_resources(ops: list[Operation], source: Path) -> str:
     return "\n".join(out) + "\n"
 
 
+def reads_by_cursor(op: Operation, schemas: dict[str, Schema]) -> bool:
+    """Whether a list filters by an `updated_at` range and sorts by `updated_at`, and its records
+    have integer ids (which break ties between equal timestamps): read_all's keyset cursor (cost 1
+    a page); any other paged list is read by page numbers."""
+    schema = schemas.get(op.schema or "")
+    id_field = next((f for f in schema.fields if f.name == "id"), None) if schema else None
+    if id_field is not None and id_field.type != "integer":
+        return False
+    sort_by = next((q for q in op.query if q.name == "sort_by"), None)
+    sortable = sort_by is not None and (
+        "must be one of" not in sort_by.description or "updated_at" in sort_by.description
+    )
+    return any(q.name == "updated_at" and q.range for q in op.query) and sortable
+
+
 def call_of(op: Operation) -> str:
     args = [*op.path_params]
     if op.body or op.query:
@@ -802,45 +621,156 @@ def call_of(op: Operation) -> str:
     return f"sl.{op.resource}.{op.action}({', '.join(args)})"
 
 
-README_BEGIN = "<!-- operations table: generated by `python tools/generate.py`; do not edit -->"
-README_END = "<!-- end of operations table -->"
+README_BEGIN = "<!-- operations summary: generated by `python tools/generate.py`; do not edit -->"
+README_END = "<!-- end of operations summary -->"
+DOC_LINK = "docs/operations.md"
 
 
-def render_docs(ops: list[Operation], source: Path) -> str:
-    """The README's operation table (spliced between README_BEGIN and README_END)."""
+@dataclass(frozen=True)
+class Surface:
+    """What the docs say about the surface: the operations and where they came from."""
+
+    ops: list[Operation]
+    older: list[OlderEntry]
+    current: list[CurrentRow]
+    schemas: dict[str, Schema]
+    no_facts: list[str]
+
+
+def _returns(op: Operation) -> str:
+    if op.returns == "list" and not (op.method in ("POST", "PUT") and not op.paged):
+        return f"`Paginator[{op.schema}]`"
+    if op.returns == "none":
+        return "`None`"
+    if op.schema in UPSERT_KEYS:
+        return f"`Upserted[{UPSERT_KEYS[op.schema][1]}]`"
+    if op.returns == "list":
+        return f"`list[{op.schema}]`"
+    return f"`{op.schema}`"
+
+
+def reading_strategies(ops: list[Operation], schemas: dict[str, Schema]) -> dict[str, list[str]]:
+    """List resources by how read_all reads them."""
+    out: dict[str, list[str]] = {"keyset": [], "pages": [], "id": [], "single": []}
+    for op in ops:
+        if op.action != "list":
+            continue
+        if op.paged and reads_by_cursor(op, schemas):
+            out["keyset"].append(op.resource)
+        elif op.paged:
+            out["pages"].append(op.resource)
+        elif any(q.name == "id" and q.range for q in op.query):
+            out["id"].append(op.resource)
+        else:
+            out["single"].append(op.resource)
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def _counts(s: Surface) -> str:
+    older = {e[2] for e in s.older}
+    served = {r[2] for r in s.current if r[2]}
+    from_current = len(served - older)
+    extra = len(current_api.EXTRA_OPERATIONS)
+    return (
+        f"{len(s.ops)} operations: the {len(older)} of the older v2 definition, {from_current}"
+        f" that only Salesloft's current operation list has, and {extra} that list leaves out but"
+        f" Salesloft's documentation shows (the current list's {len(s.current)} entries are"
+        f" {len(served)} of these operations plus the OAuth token request)"
+    )
+
+
+def render_readme_summary(s: Surface) -> str:
+    """The README's short account of the surface (spliced between README_BEGIN and README_END)."""
+    ways = reading_strategies(s.ops, s.schemas)
+
+    def names(key: str) -> str:
+        return ", ".join(f"`{n}`" for n in ways[key])
+
+    return "\n".join(
+        [
+            README_BEGIN,
+            "",
+            f"{_counts(s)}, {len(s.schemas)} models. [{DOC_LINK}]({DOC_LINK}) lists every"
+            " operation, the method that calls it and what it returns, and how each garbled"
+            " entry of the current list is read.",
+            "",
+            "`read_all` and `export` read each list the cheapest way its definition allows:",
+            "",
+            f"- **cost 1 per page** (an `updated_at` cursor): {names('keyset')};",
+            f"- **cost 1 per page** (an `id[gt]` cursor): {names('id')};",
+            f"- **one request** (not paged): {names('single')};",
+            "- **page numbers, paying deep-page costs** (no `updated_at` cursor, or ids that are"
+            " not integers):"
+            f" {names('pages')}.",
+            "",
+            "Models without field facts (`id`, timestamps, the rest in `extra`): "
+            + ", ".join(f"`{n}`" for n in s.no_facts)
+            + ".",
+            "",
+            README_END,
+        ]
+    )
+
+
+def render_operations_doc(s: Surface) -> str:
+    """docs/operations.md: every operation, and every entry of both definitions."""
     lines = [
-        README_BEGIN,
+        "<!-- generated by `python tools/generate.py`; do not edit -->",
         "",
-        f"Every operation of `{source.name}` ({len(ops)} operations) and the method that calls it.",
-        "Lists return a `Paginator` (`async for record in ...`, `.pages()`); the rest are awaited.",
+        "# Every operation",
+        "",
+        f"{_counts(s)}. Lists return a `Paginator` (`async for record in ...`, `.pages()`);"
+        " the rest are awaited.",
         "",
         "| HTTP | Path | Method | Returns | Summary |",
         "| --- | --- | --- | --- | --- |",
     ]
-    for op in sorted(ops, key=lambda o: (o.resource, o.path, o.method)):
-        if op.returns == "list" and not (op.method in ("POST", "PUT") and not op.paged):
-            ret = f"`Paginator[{op.schema}]`"
-        elif op.returns == "none":
-            ret = "`None`"
-        elif op.schema in UPSERT_KEYS:
-            ret = f"`Upserted[{UPSERT_KEYS[op.schema][1]}]`"
-        elif op.returns == "list":
-            ret = f"`list[{op.schema}]`"
-        else:
-            ret = f"`{op.schema}`"
+    for op in sorted(s.ops, key=lambda o: (o.resource, o.path, o.method)):
         summary = doc_line(op.summary, 90).replace("|", "\\|")
-        lines.append(f"| {op.method} | `{op.path}` | `{call_of(op)}` | {ret} | {summary} |")
-    lines += ["", README_END]
+        lines.append(
+            f"| {op.method} | `{op.path}` | `{call_of(op)}` | {_returns(op)} | {summary} |"
+        )
+    lines += [
+        "",
+        "## How the current operation list is read",
+        "",
+        "The current list (a conversion of Salesloft's Postman collection) has a few garbled"
+        " entries; each is read as what it evidently is (`tools/current_api.py`, `READINGS`):",
+        "",
+        "| As written | Read as | Why |",
+        "| --- | --- | --- |",
+    ]
+    for method, raw, _name, rmethod, rpath, why in s.current:
+        if why:
+            why_text = why.replace("|", "\\|")
+            lines.append(f"| {method} `{raw}` | {rmethod} `{rpath}` | {why_text} |")
+    for (method, path), (summary, source) in current_api.EXTRA_OPERATIONS.items():
+        lines.append(f"| (absent) | {method} `{path}` | {summary}: {source} |")
+    older_only = sorted(
+        f"{o.method} `{o.path}`"
+        for o in s.ops
+        if o.name in {e[2] for e in s.older} and o.name not in {r[2] for r in s.current}
+    )
+    lines += [
+        "",
+        "Kept although the current list drops them (no source says they are gone): "
+        + ", ".join(older_only)
+        + ".",
+        "",
+        "Models without field facts in any source (`id`, `created_at`, `updated_at`, the rest"
+        " in `extra`): " + ", ".join(f"`{n}`" for n in s.no_facts) + ".",
+        "",
+    ]
     return "\n".join(lines)
 
 
-def splice_readme(table: str) -> str:
-    """The README with its operation table replaced by `table`."""
+def splice_readme(summary: str) -> str:
+    """The README with its operations summary replaced by `summary`."""
     text = README.read_text()
     begin, end = text.find(README_BEGIN), text.find(README_END)
     if begin < 0 or end < begin:
-        raise SystemExit(f"{README}: no operations table markers to write between")
-    return text[:begin] + table + text[end + len(README_END) :]
+        raise SystemExit(f"{README}: no operations summary markers to write between")
+    return text[:begin] + summary + text[end + len(README_END) :]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -966,30 +896,50 @@ def ruff_format(paths: list[Path]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("spec", nargs="?", type=Path, default=DEFAULT_SPEC)
+    parser.add_argument("--current", type=Path, default=DEFAULT_CURRENT)
+    parser.add_argument("--fields", type=Path, default=DEFAULT_FIELDS)
     parser.add_argument(
         "--samples",
         type=Path,
         default=DEFAULT_SAMPLES,
         help="the connector's sample payloads; skipped (fixture kept) when the file is absent",
     )
+    parser.add_argument(
+        "--check", action="store_true", help="write nothing; fail if an output would change"
+    )
     args = parser.parse_args(argv)
     spec = yaml.safe_load(args.spec.read_text())
-    ops = build_operations(spec)
+    current = yaml.safe_load(args.current.read_text())
+    facts = yaml.safe_load(args.fields.read_text())
+    older_ops = build_operations(spec)
+    ops, current_rows = merge_current(older_ops, current)
     schemas = build_schemas(spec)
+    new_schemas, new_raw, ref_classes = current_api.build_schemas(Field, Schema, facts)
+    FIELD_REF_CLASSES.update(ref_classes)
+    clash = set(schemas) & set(new_schemas)
+    if clash:
+        raise SystemExit(f"schemas named in both definitions: {sorted(clash)}")
+    schemas.update(new_schemas)
+    raw_schemas = {**spec["components"]["schemas"], **new_raw}
+    no_facts = sorted(
+        n for n, r in new_raw.items() if current_api.NO_FACTS_NOTE in r["description"]
+    )
+    surface = Surface(ops, older_entries(spec, older_ops), current_rows, schemas, no_facts)
     outputs = [
         Output(
             ROOT / "salesloft_async" / "_operations.py",
-            render_operations(ops, schemas, args.spec),
+            render_operations(ops, schemas, args.spec, surface.older, current_rows),
         ),
         Output(
             ROOT / "salesloft_async" / "models" / "_generated.py",
-            render_models(spec, schemas, args.spec),
+            render_models(raw_schemas, schemas, args.spec),
         ),
         Output(
             ROOT / "salesloft_async" / "resources" / "_generated.py",
-            render_resources(ops, args.spec),
+            render_resources(ops, args.spec, schemas),
         ),
-        Output(README, splice_readme(render_docs(ops, args.spec)), python=False),
+        Output(OPERATIONS_DOC, render_operations_doc(surface), python=False),
+        Output(README, splice_readme(render_readme_summary(surface)), python=False),
     ]
     if args.samples.exists():
         samples = extract_samples(args.samples.read_text())
@@ -997,6 +947,8 @@ def main(argv: list[str] | None = None) -> int:
         outputs.append(Output(SAMPLES_FIXTURE, text, python=False))
     else:
         print(f"{args.samples} not found: {SAMPLES_FIXTURE.name} left as it is")
+    if args.check:
+        return check(outputs)
     written: list[Path] = []
     for out in outputs:
         out.path.parent.mkdir(parents=True, exist_ok=True)
@@ -1005,6 +957,32 @@ def main(argv: list[str] | None = None) -> int:
     ruff_format(written)
     names = ", ".join(str(p.relative_to(ROOT)) for p in written)
     print(f"{len(ops)} operations, {len(schemas)} schemas -> {names}")
+    return 0
+
+
+def check(outputs: list[Output]) -> int:
+    """Render into a scratch copy, format it there, and compare with the committed files."""
+    import tempfile
+
+    stale: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        scratch: list[tuple[Output, Path]] = []
+        for i, out in enumerate(outputs):
+            path = Path(tmp) / f"{i}{out.path.suffix}"
+            path.write_text(out.text)
+            scratch.append((out, path))
+        py = [str(p) for o, p in scratch if o.path.suffix == ".py"]
+        cmd = [sys.executable, "-m", "ruff"]
+        config = ["--config", str(ROOT / "pyproject.toml")]
+        subprocess.run([*cmd, "format", "--quiet", *config, *py], check=True, cwd=tmp)
+        subprocess.run([*cmd, "check", "--fix", "--quiet", *config, *py], check=True, cwd=tmp)
+        for out, path in scratch:
+            if not out.path.exists() or out.path.read_text() != path.read_text():
+                stale.append(str(out.path.relative_to(ROOT)))
+    if stale:
+        print(f"out of date (rerun `{COMMAND}`): {', '.join(stale)}")
+        return 1
+    print("generated files are up to date")
     return 0
 
 

@@ -4,13 +4,18 @@ Request building and parsing come from Authlib's client-side helpers (RFC 6749 p
 PKCE, client authentication encoders); Authlib has no aiohttp client, so the POSTs are done here
 with aiohttp.  A token POST is never retried: a refresh that may have reached the server may have
 rotated the refresh token, and resending the old one would burn the grant.
+
+A token answer is small, so its body is read to `TOKEN_RESPONSE_LIMIT` (64 KiB) and no further,
+and every word of an error answer is redacted of the secrets the request carried (client secret,
+refresh token, code, verifier): an authorization server that quotes them back in its
+``error_description`` must not put them into an exception.
 """
 
 from __future__ import annotations
 
+import base64
 import builtins
 import hmac
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -29,11 +34,14 @@ from authlib.oauth2.rfc6749.parameters import (  # type: ignore[import-untyped]
 from authlib.oauth2.rfc7009 import prepare_revoke_token_request  # type: ignore[import-untyped]
 from authlib.oauth2.rfc7636 import create_s256_code_challenge  # type: ignore[import-untyped]
 
+from ..bodies import loads, read_body
 from ..errors import (
+    BODY_EXCERPT,
     ConfigurationError,
     ConnectionFailedError,
     RequestTimeoutError,
     ResponseDecodeError,
+    redact,
 )
 from ..transport import check_base_url
 from .errors import InvalidClientError, OAuthError, StateMismatchError
@@ -48,6 +56,12 @@ ClientAuthMethod = Literal["client_secret_post", "client_secret_basic"]
 SALESLOFT_AUTHORIZE_URL = "https://accounts.salesloft.com/oauth/authorize"
 SALESLOFT_TOKEN_URL = "https://accounts.salesloft.com/oauth/token"
 SALESLOFT_REVOKE_URL = "https://accounts.salesloft.com/oauth/revoke"
+
+#: A token answer is a few hundred bytes; anything past 64 KiB is not one.
+TOKEN_RESPONSE_LIMIT = 64 * 1024
+
+#: Form fields of a token or revoke request that are secrets.
+_SECRET_FIELDS = frozenset({"code", "code_verifier", "refresh_token", "client_secret", "token"})
 
 
 @attrs.frozen(repr=False)
@@ -70,15 +84,34 @@ class Callback:
 
     code: str
     state: str | None
+    #: Salesloft's `context` (where the user started the install) and the granted `scope`
+    context: str | None = None
+    scope: str | None = None
 
     def __repr__(self) -> str:
-        return "Callback(code=<redacted>, state=<redacted>)"
+        return (
+            f"Callback(code=<redacted>, state=<redacted>, context={self.context!r},"
+            f" scope={self.scope!r})"
+        )
 
     __str__ = __repr__
 
 
 class OAuthApp:
-    """A Salesloft OAuth application.  Holds the client secret; never shows it."""
+    """A Salesloft OAuth application.  Holds the client secret; never shows it.
+
+    :param client_id: the application's id.
+    :param client_secret: the application's secret.
+    :param redirect_uri: where Salesloft sends the user back (registered with the app).
+    :param authorize_url: the authorization endpoint (the sandbox's in tests).
+    :param token_url: the token endpoint.
+    :param revoke_url: the revocation endpoint, or None.
+    :param scopes: scopes to ask for, as a list or one space-separated string.
+    :param client_auth: how the secret is sent: in the form or as HTTP Basic.
+    :param timeout: seconds for one call to the authorization server.
+    :param clock: epoch seconds, to stamp when a token was received (injected by tests).
+    :param max_response_size: the longest answer read, in bytes (`TOKEN_RESPONSE_LIMIT`).
+    """
 
     def __init__(
         self,
@@ -93,6 +126,7 @@ class OAuthApp:
         client_auth: ClientAuthMethod = "client_secret_post",
         timeout: float = 30.0,
         clock: Callable[[], float] = time.time,
+        max_response_size: int = TOKEN_RESPONSE_LIMIT,
     ):
         if not client_id or not client_secret:
             raise ConfigurationError(
@@ -112,6 +146,7 @@ class OAuthApp:
         self.client_auth = client_auth
         self.timeout = timeout
         self.clock = clock
+        self.max_response_size = max_response_size
         self._auth = ClientAuth(client_id, client_secret, client_auth)
 
     @classmethod
@@ -174,7 +209,7 @@ class OAuthApp:
 
     @staticmethod
     def parse_callback(query: str | Mapping[str, str]) -> Callback:
-        """Read `code` and `state` from the redirect (a full URL, a query string or a mapping).
+        """Read `code`, `state`, `context` and `scope` from the redirect (URL, query or mapping).
 
         An `error=` redirect (the user said no) raises `OAuthError` with the server's code.
         """
@@ -188,7 +223,12 @@ class OAuthApp:
         code = params.get("code")
         if not code:
             raise OAuthError(400, "invalid_request", "the callback carries no authorization code")
-        return Callback(code=str(code), state=params.get("state"))
+        return Callback(
+            code=str(code),
+            state=params.get("state"),
+            context=params.get("context"),
+            scope=params.get("scope"),
+        )
 
     async def exchange_code(
         self,
@@ -221,18 +261,36 @@ class OAuthApp:
     # --- token endpoint ----------------------------------------------------------------------
 
     async def refresh(
-        self, refresh_token: str, *, session: aiohttp.ClientSession | None = None
+        self,
+        refresh_token: str,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        clock: Callable[[], float] | None = None,
     ) -> Token:
-        """Spend `refresh_token` (single-use at Salesloft) for a new token."""
-        return await self._token_request("refresh_token", session, refresh_token=refresh_token)
+        """Spend `refresh_token` (single-use at Salesloft) for a new token.
+
+        :param clock: epoch seconds that stamp the new token; defaults to the app's clock (a
+            `TokenManager` passes its own, so its expiry checks and the stamp agree).
+        """
+        return await self._token_request(
+            "refresh_token", session, clock=clock, refresh_token=refresh_token
+        )
 
     async def client_credentials(
-        self, *, scopes: Sequence[str] | None = None, session: aiohttp.ClientSession | None = None
+        self,
+        *,
+        scopes: Sequence[str] | None = None,
+        session: aiohttp.ClientSession | None = None,
+        clock: Callable[[], float] | None = None,
     ) -> Token:
-        """A token for the app itself (no user, no refresh token)."""
+        """A token for the app itself (no user, no refresh token).
+
+        :param scopes: scopes to ask for; defaults to the app's.
+        :param clock: epoch seconds that stamp the new token; defaults to the app's clock.
+        """
         scope = list(scopes) if scopes is not None else self.scopes
         kw: dict[str, Any] = {"scope": scope} if scope else {}
-        return await self._token_request("client_credentials", session, **kw)
+        return await self._token_request("client_credentials", session, clock=clock, **kw)
 
     async def revoke(
         self,
@@ -279,6 +337,7 @@ class OAuthApp:
         headers: dict[str, str],
         session: aiohttp.ClientSession | None,
     ) -> tuple[int, Any]:
+        secrets = self._secrets(body)
         url, headers, body = self._auth.prepare("POST", url, headers, body)
         path = urlsplit(url).path
         try:
@@ -293,8 +352,8 @@ class OAuthApp:
                 ) as resp,
             ):
                 status = resp.status
-                raw = await resp.read()
-                resp_headers = dict(resp.headers)
+                resp_headers = {k: redact(v, secrets) for k, v in resp.headers.items()}
+                raw = await read_body(resp, self.max_response_size, method="POST", path=path)
         except builtins.TimeoutError:
             raise RequestTimeoutError(
                 f"no answer from the token endpoint within {self.timeout} s; the grant may have"
@@ -322,8 +381,17 @@ class OAuthApp:
                 )
             return status, data
         error, desc = _error_fields(data, raw)
+        error, desc = redact(error, secrets)[:BODY_EXCERPT], redact(desc, secrets)[:BODY_EXCERPT]
         cls = InvalidClientError if error == "invalid_client" or status == 401 else OAuthError
         raise cls(status, error, desc, path=path, headers=resp_headers)
+
+    def _secrets(self, body: str) -> list[str]:
+        """Every secret a request carries: the client secret (also as HTTP Basic) and the secret
+        fields of its form."""
+        basic = f"{self.client_id}:{self._client_secret}".encode()
+        found = [self._client_secret, base64.b64encode(basic).decode()]
+        found += [v for k, v in parse_qsl(body, keep_blank_values=True) if k in _SECRET_FIELDS]
+        return found
 
     @asynccontextmanager
     async def _session(
@@ -340,7 +408,7 @@ def _decode(raw: bytes) -> Any:
     if not raw:
         return None
     try:
-        return json.loads(raw)
+        return loads(raw)
     except ValueError:
         return None
 

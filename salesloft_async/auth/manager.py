@@ -51,10 +51,19 @@ def _key(header: str) -> str:
 class TokenManager:
     """Implements `salesloft_async.hooks.AuthHook` for OAuth.
 
-    `leeway`: refresh proactively this many seconds before expiry (capped at half the token's
-    lifetime).  `clock`: epoch seconds, injectable; defaults to the app's clock, which also stamps
-    new tokens.  `on_token_saved`: called (sync or async) with each new token after it is
-    persisted, for apps that mirror tokens into their own database.
+    :param app: the OAuth application whose token endpoint refreshes the token.
+    :param store: where the token lives; share one store between every holder of the grant.
+    :param leeway: refresh proactively this many seconds before expiry (capped at half the
+        token's lifetime).
+    :param clock: epoch seconds, which also stamp new tokens; defaults to the app's clock.  Tests
+        pass a `salesloft_async.testing.ManualClock` (to the app as well) and expire a token with
+        ``clock.advance(...)`` instead of waiting.
+    :param session: the aiohttp session for token requests (default: a short-lived one each).
+    :param on_token_saved: called (sync or async) with each new token after it is persisted, for
+        apps that mirror tokens into their own database.
+    :param grant: ``"client_credentials"`` fetches a new token on expiry instead of refreshing
+        (see `client_credentials`).
+    :param scopes: scopes asked for on a client-credentials grant.
     """
 
     def __init__(
@@ -200,15 +209,8 @@ class TokenManager:
     async def _fetch(self, base: Token | None, stored: Token | None) -> tuple[Token, Token | None]:
         """A new token, and the stored token it replaces (the compare-and-set basis)."""
         if self.grant == "client_credentials":
-            cc = await self.app._token_request(
-                "client_credentials",
-                self.session,
-                clock=self.clock,
-                **(
-                    {"scope": self.scopes or self.app.scopes}
-                    if (self.scopes or self.app.scopes)
-                    else {}
-                ),
+            cc = await self.app.client_credentials(
+                scopes=self.scopes or None, session=self.session, clock=self.clock
             )
             return cc, stored
         if base is None or not base.refresh_token:
@@ -218,9 +220,7 @@ class TokenManager:
         if self._dead == base.fingerprint:
             raise ReauthorizationRequired(_REAUTHORIZE)
         try:
-            new = await self.app._token_request(
-                "refresh_token", self.session, clock=self.clock, refresh_token=base.refresh_token
-            )
+            new = await self.app.refresh(base.refresh_token, session=self.session, clock=self.clock)
             return new, stored
         except OAuthError as exc:
             if exc.error != "invalid_grant":

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import fcntl
+import logging
 import os
 import tempfile
 import time
@@ -23,6 +25,8 @@ from .errors import TokenStoreError
 from .token import Token
 
 __all__ = ["FileTokenStore", "MemoryTokenStore", "TokenStore"]
+
+log = logging.getLogger("salesloft_async.auth")
 
 
 @runtime_checkable
@@ -68,7 +72,10 @@ class _OwnedLock:
 
 
 class MemoryTokenStore:
-    """One process, one grant: for tests, scripts, and client-credentials tokens."""
+    """One process, one grant: for tests, scripts, and client-credentials tokens.
+
+    :param token: the token to start with (None: empty until the first grant is saved).
+    """
 
     def __init__(self, token: Token | None = None):
         self._token = token
@@ -97,6 +104,13 @@ class FileTokenStore:
     Every save writes a temporary file in the same directory, fsyncs it, renames it over the
     old one and fsyncs the directory: a crash at any instant leaves the old or the new token,
     never a torn file.  The kernel drops the fcntl lock when its holder dies, even by SIGKILL.
+
+    A token file that group or others may read is loaded with one WARNING (its token lets anyone
+    who reads it act as the user).  The lock file is never opened through a symbolic link: a
+    link planted at `<path>.lock` could make the lock create or truncate its target.
+
+    :param path: the token file (its directory is created on the first save).
+    :param lock_timeout: seconds `lock()` waits for another holder before TokenStoreError.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, lock_timeout: float = 60.0):
@@ -104,6 +118,7 @@ class FileTokenStore:
         self.lock_path = self.path.with_name(self.path.name + ".lock")
         self.lock_timeout = lock_timeout
         self._local = _OwnedLock()
+        self._warned = False
 
     def __repr__(self) -> str:
         return f"FileTokenStore({str(self.path)!r})"
@@ -136,8 +151,13 @@ class FileTokenStore:
     def _open_lock_file(self) -> int:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            return os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            return os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise TokenStoreError(
+                    f"the token lock file {str(self.lock_path)!r} is a symbolic link, which a lock"
+                    " never follows: remove it (it is recreated as a plain file)"
+                ) from None
             raise TokenStoreError(
                 f"cannot open the token lock file {str(self.lock_path)!r}: {exc.strerror}"
             ) from None
@@ -162,17 +182,27 @@ class FileTokenStore:
 
     def _read(self) -> Token | None:
         try:
-            text = self.path.read_bytes()
+            with self.path.open("rb") as f:
+                mode = os.fstat(f.fileno()).st_mode
+                text = f.read()
         except FileNotFoundError:
             return None
         except OSError as exc:
             raise TokenStoreError(f"cannot read {str(self.path)!r}: {exc.strerror}") from None
+        if mode & 0o044 and not self._warned:
+            self._warned = True
+            log.warning(
+                "token file %r is readable by %s: whoever reads it can act as the user;"
+                " chmod 600 it (tokens this store saves are written 0600)",
+                str(self.path),
+                {0o040: "its group", 0o004: "others"}.get(mode & 0o044, "its group and others"),
+            )
         try:
             return Token.from_json(text)
-        except ValueError:
+        except ValueError as exc:
             raise TokenStoreError(
-                f"{str(self.path)!r} does not hold a saved token; delete it and log in again"
-                " (salesloft-async login)"
+                f"{str(self.path)!r} does not hold a saved token ({exc}); delete it and log in"
+                " again (salesloft-async login)"
             ) from None
 
     def _cas_write(self, token: Token, expected: str | None) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,11 +22,22 @@ __all__ = ["Token"]
 
 @attrs.frozen(repr=False)
 class Token:
+    """One grant's tokens; usually built by `from_response`, by hand to adopt a stored grant.
+
+    :param access_token: the bearer token sent with each request.
+    :param refresh_token: the single-use token that buys the next one (None for client
+        credentials).
+    :param expires_at: epoch seconds at which the access token stops working; None when the
+        server did not say.
+    :param created_at: epoch seconds at which the server issued it (its `created_at`, else when
+        it was received).
+    :param scope: the scopes granted, space-separated, as the server sent them.
+    :param token_type: the Authorization scheme (``"Bearer"``).
+    """
+
     access_token: str
     refresh_token: str | None = None
-    #: epoch seconds at which the access token stops working; None when the server did not say
     expires_at: float | None = None
-    #: epoch seconds at which the server issued it (its `created_at`, else when we received it)
     created_at: float | None = None
     scope: str | None = None
     token_type: str = "Bearer"
@@ -103,20 +115,36 @@ class Token:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Token:
-        fields = {f.name for f in attrs.fields(cls)}
-        try:
-            return cls(**{k: v for k, v in data.items() if k in fields})
-        except TypeError as exc:
-            raise ValueError("not a stored Token") from exc
+        """A token saved by `to_dict`, checked field by field (a store is outside our control).
+
+        ValueError names the first field that is missing or of the wrong type, never a value.
+        """
+        if not isinstance(data, Mapping):
+            raise ValueError(f"a JSON object was expected, not {type(data).__name__}")
+        if "access_token" not in data:
+            raise ValueError("access_token is missing")
+        kept: dict[str, Any] = {}
+        for name, (check, expected) in _STORED.items():
+            if name not in data:
+                continue
+            value = data[name]
+            if not check(value):
+                raise ValueError(f"{name} must be {expected}, not {_kind(value)}")
+            kept[name] = value
+        return cls(**kept)
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Token:
-        data = json.loads(text)
-        if not isinstance(data, dict) or not isinstance(data.get("access_token"), str):
-            raise ValueError("not a stored Token")
+        """A token saved by `to_json`; ValueError saying what is wrong with anything else."""
+        try:
+            data = json.loads(text)
+        except ValueError:  # also not UTF-8
+            raise ValueError("not JSON") from None
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
         return cls.from_dict(data)
 
     def __repr__(self) -> str:
@@ -127,3 +155,44 @@ class Token:
         )
 
     __str__ = __repr__
+
+
+def _text(value: object) -> bool:
+    return isinstance(value, str) and value != ""
+
+
+def _text_or_none(value: object) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _seconds_or_none(value: object) -> bool:
+    """Epoch seconds: a finite JSON number (true/false are not numbers here)."""
+    if value is None:
+        return True
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+#: What each stored field may hold: a check, and how to say what it should be.
+_STORED: dict[str, tuple[Any, str]] = {
+    "access_token": (_text, "a non-empty string"),
+    "refresh_token": (_text_or_none, "a string or null"),
+    "expires_at": (_seconds_or_none, "epoch seconds (a number) or null"),
+    "created_at": (_seconds_or_none, "epoch seconds (a number) or null"),
+    "scope": (_text_or_none, "a string or null"),
+    "token_type": (_text, 'a non-empty string such as "Bearer"'),
+}
+
+
+def _kind(value: object) -> str:
+    """A value's JSON kind, for a message that must not show the value itself."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "a number that is not finite"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string" if value else "an empty string"
+    return "a list" if isinstance(value, list) else "an object"

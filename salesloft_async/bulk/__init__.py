@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from ..errors import ConfigurationError, ResponseDecodeError
 from ..query import encode_params
 from .checkpoint import CheckpointStore, FileCheckpoint, MemoryCheckpoint, as_store
-from .keyset import Cursor, Page, PageSource, format_ts, parse_ts
+from .keyset import Cursor, ListSource, Page, PageSource, format_ts, parse_ts
 from .slices import BulkRead, BulkStats, PageCursor, plan_bounds
 
 if TYPE_CHECKING:
@@ -61,6 +61,7 @@ __all__ = [
     "CheckpointStore",
     "Cursor",
     "FileCheckpoint",
+    "ListSource",
     "MemoryCheckpoint",
     "Page",
     "PageCursor",
@@ -80,7 +81,13 @@ _RESERVED = frozenset(
 
 
 class TransportSource:
-    """Pages straight from the transport on the bulk lane, counted into `stats`."""
+    """Pages straight from the transport on the bulk lane, counted into `stats`.
+
+    :param transport: sends each request (with its auth, budget and retries).
+    :param path: the list operation's path, e.g. ``"/v2/people"``.
+    :param filters: the list's own query filters, sent with every page.
+    :param stats: the counters each page's cost and remaining budget are added to.
+    """
 
     def __init__(
         self,
@@ -194,7 +201,7 @@ def read_path(
 
 
 def read_all(
-    resource: Any,
+    resource: ListSource,
     *,
     since: datetime | str | None = None,
     until: datetime | str | None = None,
@@ -213,14 +220,12 @@ def read_all(
     `updated_at` (``[since, until)``).  Resources that cannot sort by `updated_at` are read by
     page numbers (see the module documentation); `mode` forces one or the other.
     """
-    path = getattr(resource, "list_path", None)
-    transport = getattr(resource, "transport", None)
-    if not isinstance(path, str) or not path or transport is None:
+    path = getattr(resource, "list_path", None)  # checked: an untyped caller may pass anything
+    if not isinstance(path, str) or not path or getattr(resource, "transport", None) is None:
         raise ConfigurationError(f"{resource!r} is not a list resource (no list_path)")
-    keyset = bool(getattr(resource, "supports_updated_at_cursor", False))
-    chosen = mode or ("keyset" if keyset else "pages")
+    chosen = mode or ("keyset" if resource.supports_updated_at_cursor else "pages")
     decode: Callable[[list[Record]], Sequence[Any]] | None = None
-    model = getattr(resource, "model", None)
+    model = resource.model
     if not raw and model is not None:
         from ..models import structure_many
 
@@ -228,7 +233,7 @@ def read_all(
             return structure_many(records, model)
 
     return read_path(
-        transport,
+        resource.transport,
         path,
         since=since,
         until=until,

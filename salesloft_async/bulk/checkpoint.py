@@ -10,15 +10,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import IO, Any, Protocol, runtime_checkable
 
 from ..errors import ConfigurationError
 
-__all__ = ["CheckpointStore", "FileCheckpoint", "MemoryCheckpoint", "as_store"]
+__all__ = [
+    "CheckpointStore",
+    "FileCheckpoint",
+    "MemoryCheckpoint",
+    "OutputCheckpoint",
+    "as_store",
+    "output_digest",
+]
 
 
 @runtime_checkable
@@ -33,7 +42,10 @@ class CheckpointStore(Protocol):
 
 
 class MemoryCheckpoint:
-    """Keeps the state in memory: for tests, and for resuming within one process."""
+    """Keeps the state in memory: for tests, and for resuming within one process.
+
+    :param state: a checkpoint document to resume from (None: start from the beginning).
+    """
 
     def __init__(self, state: dict[str, Any] | None = None) -> None:
         self.state = state
@@ -52,6 +64,10 @@ class FileCheckpoint:
 
     `fsync=True` also survives power loss at the price of a disk flush per page; a process that is
     killed (SIGKILL, Ctrl-C) loses nothing without it, since `os.replace` is atomic.
+
+    :param path: the checkpoint file; it need not exist yet (then the read starts from the
+        beginning).
+    :param fsync: flush each new file to disk before it replaces the old one.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, fsync: bool = False) -> None:
@@ -115,3 +131,82 @@ def as_store(checkpoint: str | os.PathLike[str] | CheckpointStore | None) -> Che
     raise ConfigurationError(
         "checkpoint= takes a file path or an object with async load() and save(state)"
     )
+
+
+def output_digest(path: str | os.PathLike[str], offset: int) -> Any | None:
+    """A running SHA-256 of the first `offset` bytes of `path`; None when it is shorter.
+
+    Returned as the hash object (not its hex digest) so that a resumed writer can go on feeding it.
+    """
+    digest = hashlib.sha256()
+    left = offset
+    with open(path, "rb") as handle:
+        while left > 0:
+            chunk = handle.read(min(left, 1 << 20))
+            if not chunk:
+                return None
+            digest.update(chunk)
+            left -= len(chunk)
+    return digest
+
+
+class OutputCheckpoint:
+    """A `FileCheckpoint` that also pins the output file the records were written to.
+
+    Each save records, with the reader's state, the output's byte offset and a SHA-256 of the bytes
+    up to it, so that a rerun can prove the output is the one this checkpoint belongs to before it
+    cuts the output back to that offset (see `output_digest`).  `identity` is saved alongside, for
+    the caller to compare before it trusts the checkpoint.  The output is opened by `open_output`
+    on the first write or save, so a run that fails before its first page creates no file.
+
+    :param path: where the checkpoint is kept.
+    :param open_output: opens the output for writing, positioned at `offset`.
+    :param identity: what the checkpoint belongs to (JSON-serialisable), saved with every state.
+    :param offset: bytes of the output already covered by the checkpoint (0 for a fresh output).
+    :param digest: the running SHA-256 of those bytes (from `output_digest`); a new one if None.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        open_output: Callable[[], IO[bytes]],
+        *,
+        identity: Mapping[str, Any],
+        offset: int = 0,
+        digest: Any | None = None,
+    ) -> None:
+        self.file = FileCheckpoint(path)
+        self.identity = dict(identity)
+        self.offset = offset
+        self.written = 0  # bytes written by this run
+        self._open = open_output
+        self._out: IO[bytes] | None = None
+        self._digest = digest if digest is not None else hashlib.sha256()
+
+    @property
+    def opened(self) -> bool:
+        return self._out is not None
+
+    def write(self, data: bytes) -> None:
+        out = self._output()
+        out.write(data)
+        self._digest.update(data)
+        self.offset += len(data)
+        self.written += len(data)
+
+    def close(self) -> None:
+        if self._out is not None:
+            self._out.close()
+
+    async def load(self) -> dict[str, Any] | None:
+        return await self.file.load()
+
+    async def save(self, state: dict[str, Any]) -> None:
+        self._output().flush()
+        output = {"offset": self.offset, "sha256": self._digest.hexdigest()}
+        await self.file.save({**state, "output": output, "belongs_to": self.identity})
+
+    def _output(self) -> IO[bytes]:
+        if self._out is None:
+            self._out = self._open()
+        return self._out

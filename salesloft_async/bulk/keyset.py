@@ -29,15 +29,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
-from ..errors import ResponseDecodeError
+from ..errors import PaginationError, ResponseDecodeError
+
+if TYPE_CHECKING:
+    from ..transport import Transport
 
 __all__ = [
     "MAX_EXACT_RESTARTS",
     "Cursor",
+    "ListSource",
     "Page",
     "PageSource",
     "format_ts",
@@ -64,6 +68,34 @@ class PageSource(Protocol):
     """Anything that answers a list query with a page (the transport, or a fake in tests)."""
 
     async def fetch(self, params: Mapping[str, Any]) -> Page: ...
+
+
+class ListSource(Protocol):
+    """What `salesloft_async.bulk.read_all` reads off a list resource (``sl.people``...).
+
+    `salesloft_async.resources.ListResource` provides all four; anything else that does can be
+    read in bulk too.
+    """
+
+    @property
+    def list_path(self) -> str:
+        """The list operation's path, e.g. ``"/v2/people"``; empty means "not a list"."""
+        ...
+
+    @property
+    def transport(self) -> Transport:
+        """The transport whose budget and retries every page request goes through."""
+        ...
+
+    @property
+    def supports_updated_at_cursor(self) -> bool:
+        """True when the list takes `updated_at` ranges and ``sort_by=updated_at`` (keyset)."""
+        ...
+
+    @property
+    def model(self) -> type[Any] | None:
+        """The class each record is decoded into (None: raw dicts)."""
+        ...
 
 
 def parse_ts(text: str) -> datetime:
@@ -216,7 +248,16 @@ class Cursor:
         boundary = {record_id(r) for r, ts in zip(fresh, stamps, strict=True) if ts == last}
         if after == last:  # only possible when nothing fresh followed; keep what we knew
             boundary |= self.seen
-        return fresh, attrs.evolve(self, after=format_ts(last), seen=boundary, strict=False)
+        nxt = attrs.evolve(self, after=format_ts(last), seen=boundary, strict=False)
+        if nxt == self:
+            # A full page of records already handed over: the server ignores the filter, and the
+            # same question would get the same answer forever.
+            raise PaginationError(
+                f"keyset reading does not advance: a full page at or before {self.after} held"
+                " nothing new (the server ignores the updated_at filter); stopped instead of"
+                " looping"
+            )
+        return fresh, nxt
 
     def _advance_exact(self, page: Page, per_page: int) -> tuple[list[Record], Cursor]:
         assert self.after is not None

@@ -30,7 +30,7 @@ from typing import Any, Generic, Literal, Protocol, Self, TypeVar
 
 import attrs
 
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, PaginationError
 from .checkpoint import CheckpointStore
 from .keyset import Cursor, Page, PageSource, format_ts, parse_ts, record_ts
 
@@ -169,7 +169,30 @@ class BulkRead(Generic[T]):
     """An async iterator over every record of a list, read by concurrent keyset cursors.
 
     Use it as ``async for record in reader`` (or inside ``async with reader:``, which also stops
-    the workers if the loop is left early).  `stats` is live while it runs.
+    the workers if the loop is left early).  `stats` is live while it runs.  Most callers get one
+    from ``sl.<resource>.read_all(...)`` or `salesloft_async.bulk.read_path`, which fill in the
+    source, identity and decoder.
+
+    :param source: answers one list query with one page (`PageSource`).
+    :param identity: what this read is (path, filters, range), stored in the checkpoint; a
+        checkpoint saved under another identity is refused instead of resumed.
+    :param decode: turns one page of raw records into what the caller receives.
+    :param mode: ``"keyset"`` (cursor on ``updated_at``, every page a page 1) or ``"pages"``
+        (page numbers, one cursor, for lists that cannot sort by ``updated_at``).
+    :param since: read only records updated at or after this aware datetime.
+    :param until: read only records updated before this aware datetime.
+    :param concurrency: cursors reading at once (keyset only; ``"pages"`` uses one).
+    :param per_page: records per request, 1 to 100.
+    :param checkpoint: where progress is saved after each page the caller has finished with, and
+        resumed from; None keeps no checkpoint.
+    :param split: let an idle cursor take half of the busiest slice (keyset only).
+    :param min_split_pages: the fewest pages a slice keeps when it is planned or split: each slice
+        ends on a partial page, so shorter slices would add cost without adding speed.
+    :param saturated: returns True while requests queue for the budget; no slice is split then,
+        since another cursor would not read faster.
+    :param stats: the live counters to fill (a new `BulkStats` by default).
+    :param on_commit: awaited after each page is committed (checkpoint saved), e.g. to report
+        progress.
     """
 
     def __init__(
@@ -433,6 +456,7 @@ class BulkRead(Generic[T]):
 
     async def _read_slice(self, sl: _Slice, out: asyncio.Queue[Any]) -> None:
         cursor = sl.cursor
+        previous: list[Any] = []
         while not cursor.done:
             if isinstance(cursor, Cursor):
                 cursor = attrs.evolve(cursor, hi=sl.hi)
@@ -443,6 +467,7 @@ class BulkRead(Generic[T]):
             if isinstance(cursor, Cursor) and cursor.hi != sl.hi:
                 cursor = attrs.evolve(cursor, hi=sl.hi)  # narrowed while the page was in flight
             fresh, nxt = cursor.advance(page, self.per_page)
+            previous = _check_progress(cursor, page, previous, self.per_page)
             sl.read += len(page.records)
             sl.density = _density(page)
             # A split must cut after everything fetched so far, handed over or not.
@@ -496,6 +521,24 @@ class BulkRead(Generic[T]):
         remaining = (hi - pos).total_seconds()
         density = sl.density if sl.density is not None else self._density
         return math.inf if density is None else density * remaining
+
+
+def _check_progress(cursor: Any, page: Page, previous: list[Any], per_page: int) -> list[Any]:
+    """The page's ids; `PaginationError` when a full page repeats the page before it.
+
+    Every next page of a slice asks for something new (a later page number, or a later
+    timestamp), so the same full page twice means the server ignores the question.  One repeat is
+    expected: when a full page shares one timestamp, page 1 of that instant is asked for next and
+    is that very page.
+    """
+    ids = [record.get("id") for record in page.records]
+    entering_exact = isinstance(cursor, Cursor) and cursor.exact_page == 1
+    if len(ids) >= per_page and ids == previous and not entering_exact:
+        raise PaginationError(
+            f"the list does not advance: asked with {cursor.params(per_page)!r}, the server"
+            " answered the same records as for the page before; stopped instead of looping"
+        )
+    return ids
 
 
 def _density(page: Page) -> float | None:

@@ -3,9 +3,20 @@
     salesloft-async export people --sandbox --out people.jsonl
 
 The output and its checkpoint move together: every time a page has been written the checkpoint
-records the cursors *and* the output's byte offset.  A rerun truncates the output to that offset
-(dropping the lines of the page that was being written when the process died) and appends from
-there, so a killed export, rerun, leaves every record exactly once in the file.
+records the cursors, the output's byte offset and a SHA-256 of the output up to that offset.  A
+rerun cuts the output back to that offset (dropping the lines of the page that was being written
+when the process died) and appends from there, so a killed export, rerun, leaves every record
+exactly once in the file.
+
+A checkpoint also records what it belongs to: the resource, the filters, `--since`/`--until`, the
+base URL, and the team and user the credentials act for (read from ``/v2/me``; never the key or
+token itself).  All of it is compared before the output is touched and before "already complete"
+is said: a checkpoint of another export is refused, naming what differs, and the output is cut
+back only when its bytes still hash to what the checkpoint recorded.  Otherwise the file is left
+byte for byte as it was.
+
+`ExportOptions` is the whole command as a value, so `export()` runs without argparse; argparse
+lives in `add_arguments` and `options_from_args`.
 """
 
 from __future__ import annotations
@@ -14,30 +25,155 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import sys
-import time
-from collections.abc import AsyncIterator
+import typing
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, TextIO
 
-from ..budget import CostBudget
-from ..bulk import BulkRead, FileCheckpoint
+import attrs
+
+from ..bulk import _RESERVED as READER_PARAMS
+from ..bulk import BulkRead
+from ..bulk.checkpoint import OutputCheckpoint
 from ..client import DEFAULT_BASE_URL, SalesloftClient
-from ..errors import ConfigurationError, SalesloftError
+from ..errors import ConfigurationError
+from ..resources import ListResource, Resources
+from ._common import EXIT_FAILED, EXIT_OK, CommandError, os_error
+from ._connect import (
+    ConnectionOptions,
+    SandboxDemo,
+    add_connection_arguments,
+    check_connection,
+    connection_from_args,
+    open_client,
+)
+from ._progress import Progress, plural
+from ._resume import check_output, compare, output_opener, read_checkpoint, verify_output
 
-__all__ = ["add_arguments", "export", "run"]
+__all__ = [
+    "ExportOptions",
+    "SandboxDemo",
+    "add_arguments",
+    "export",
+    "exportable",
+    "options_from_args",
+    "run",
+]
 
-#: The demo's sandbox: Salesloft's 600 cost, but per second instead of per minute, so that 25,000
-#: people (about 265 pages) export in seconds instead of half a minute of real budget.
-SANDBOX_BUDGET = 600
-SANDBOX_WINDOW = 1.0
+#: paging parameters the server takes but the reader sets itself
+_NOT_FILTERS = READER_PARAMS | {"limit_paging_counts"}
+
+
+def exportable() -> dict[str, type[ListResource[Any]]]:
+    """Every list resource of the client, by attribute name, known without connecting."""
+    found: dict[str, type[ListResource[Any]]] = {}
+    for name, cls in sorted(typing.get_type_hints(Resources).items()):
+        if isinstance(cls, type) and issubclass(cls, ListResource) and cls.list_path:
+            found[name] = cls
+    return found
+
+
+def filter_names(resource: str) -> list[str]:
+    """The `--filter` names `resource` takes: its list operation's parameters, paging excluded."""
+    return sorted(exportable()[resource].list_params - _NOT_FILTERS)
+
+
+DESCRIPTION = (
+    "Export a resource as JSON lines at the full cost budget, resumably.\n\nresources: "
+    + ", ".join(exportable())
+)
+
+
+@attrs.frozen
+class ExportOptions(ConnectionOptions):
+    """Everything one export needs; checked when built, before anything is read or written.
+
+    :param resource: a list resource of the client, as it names it (``people``); see `exportable`.
+    :param out: the JSON-lines file to write.
+    :param checkpoint: the resume state (default: ``OUT.ckpt`` next to the output).
+    :param since: only records updated at or after this aware datetime.
+    :param until: only records updated before this aware datetime.
+    :param filters: list filters of the resource, by the API's names; a tuple for several values.
+    :param concurrency: cursors reading at once.
+    :param overwrite: replace an output that has no checkpoint.
+
+    The connection options (credentials, budget, `sandbox`) are `ConnectionOptions`'s, by keyword.
+    """
+
+    resource: str
+    out: Path = attrs.field(converter=Path)
+    checkpoint: Path | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    filters: Mapping[str, str | tuple[str, ...]] = attrs.field(factory=dict)
+    concurrency: int = 8
+    overwrite: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        resources = exportable()
+        if self.resource not in resources:
+            raise ConfigurationError(
+                f"{self.resource!r} is not a list resource; choose one of: {', '.join(resources)}"
+            )
+        unknown = sorted(set(self.filters) - set(filter_names(self.resource)))
+        if unknown:
+            names = ", ".join(filter_names(self.resource)) or "none"
+            raise ConfigurationError(
+                f"{self.resource} has no filter {', '.join(unknown)}; its filters: {names}"
+                " (use --since/--until for updated_at)"
+            )
+        for name in ("since", "until"):
+            value = getattr(self, name)
+            if value is not None and value.tzinfo is None:
+                raise ConfigurationError(
+                    f"--{name} must be timezone-aware (e.g. 2026-01-01T00:00:00Z): a guessed"
+                    " time zone would shift the range"
+                )
+        if self.since is not None and self.until is not None and self.since >= self.until:
+            raise ConfigurationError("--since must be earlier than --until")
+        if self.concurrency < 1:
+            raise ConfigurationError("--concurrency must be at least 1")
+        check_connection(self)
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.checkpoint or self.out.with_name(self.out.name + ".ckpt")
+
+    @property
+    def url(self) -> str:
+        """Where the records come from, as the checkpoint records it."""
+        if self.sandbox is not None:
+            return f"sandbox ({self.sandbox.people} people)"
+        return (self.base_url or DEFAULT_BASE_URL).rstrip("/")
+
+    def identity(self) -> dict[str, Any]:
+        """What a checkpoint of this export belongs to, but the credentials (known once asked)."""
+        pairs = [
+            [name, value]
+            for name, values in sorted(self.filters.items())
+            for value in ((values,) if isinstance(values, str) else values)
+        ]
+        return {
+            "resource": self.resource,
+            "filters": pairs,
+            # one instant, one text: 02:00+02:00 is the same --since as 00:00Z
+            "since": self.since.astimezone(UTC).isoformat() if self.since else None,
+            "until": self.until.astimezone(UTC).isoformat() if self.until else None,
+            "base_url": self.url,
+        }
+
+
+# -- argparse: the adapter ----------------------------------------------------------------------
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("resource", help="a list resource, as the client names it: people, ...")
+    parser.add_argument("resource", help="a list resource, as the client names it (listed above)")
     parser.add_argument("--out", required=True, help="the JSON-lines file to write")
-    parser.add_argument("--since", default=None, help="only records updated at or after (ISO)")
+    parser.add_argument(
+        "--since", default=None, help="only records updated at or after (ISO, with a time zone)"
+    )
     parser.add_argument("--until", default=None, help="only records updated before (ISO)")
     parser.add_argument("--concurrency", type=int, default=8, help="cursors (default 8)")
     parser.add_argument(
@@ -53,295 +189,142 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--overwrite", action="store_true", help="replace an output that has no checkpoint"
     )
-    add_client_arguments(parser)
+    add_connection_arguments(parser, demo="export from an embedded sandbox (a demo)")
 
 
-def add_client_arguments(parser: argparse.ArgumentParser) -> None:
-    """Credentials, host, budget, progress and the embedded sandbox: what `_client` reads."""
-    parser.add_argument(
-        "--api-key",
-        default=None,
-        help="or SALESLOFT_API_KEY (prefer the variable: arguments show in `ps`)",
-    )
-    parser.add_argument(
-        "--token-file",
-        default=None,
-        help="OAuth token file from `salesloft-async login` (with SALESLOFT_CLIENT_ID and"
-        " SALESLOFT_CLIENT_SECRET set, to refresh it)",
-    )
-    parser.add_argument("--token-url", default=None, help="OAuth token endpoint override")
-    parser.add_argument("--base-url", default=None, help="or SALESLOFT_BASE_URL")
-    parser.add_argument("--budget", type=int, default=600, help="team cost per window (600)")
-    parser.add_argument("--window", type=float, default=60.0, help="window seconds (60)")
-    parser.add_argument(
-        "--reserve-share",
-        type=float,
-        default=0.1,
-        help="share of each window left to interactive calls (default 0.1)",
-    )
-    parser.add_argument("--progress", choices=["auto", "on", "off"], default="auto")
-    parser.add_argument(
-        "--sandbox", action="store_true", help="export from an embedded sandbox (a demo)"
-    )
-    parser.add_argument("--sandbox-people", type=int, default=25_000, help="(default 25000)")
-    parser.add_argument(
-        "--sandbox-budget", type=int, default=SANDBOX_BUDGET, help="sandbox cost per window"
-    )
-    parser.add_argument(
-        "--sandbox-window", type=float, default=SANDBOX_WINDOW, help="sandbox window seconds"
-    )
-    parser.add_argument(
-        "--sandbox-latency", type=float, default=0.0, help="sandbox page latency in seconds"
+def options_from_args(
+    args: argparse.Namespace, env: Mapping[str, str] | None = None
+) -> ExportOptions:
+    return ExportOptions(
+        resource=args.resource,
+        out=Path(args.out),
+        checkpoint=Path(args.checkpoint) if args.checkpoint else None,
+        since=_when("--since", args.since),
+        until=_when("--until", args.until),
+        filters=_filters(args.filter),
+        concurrency=args.concurrency,
+        overwrite=args.overwrite,
+        **connection_from_args(args, env),
     )
 
 
-def run(args: argparse.Namespace) -> int:
-    out = Path(args.out)
-    ckpt = Path(args.checkpoint) if args.checkpoint else out.with_name(out.name + ".ckpt")
-    if args.token_file:
-        args.token_file = os.path.expanduser(args.token_file)
+def _when(flag: str, text: str | None) -> datetime | None:
+    if text is None:
+        return None
     try:
-        filters = _filters(args.filter)
-        if args.concurrency < 1:
-            raise ConfigurationError("--concurrency must be at least 1")
-        offset, complete = _resume_point(out, ckpt, overwrite=args.overwrite)
-        if complete:
-            print(f"{out}: already complete ({ckpt} says so); delete {ckpt} to export again")
-            return 0
-        handle = _open_output(out, offset)
-    except ConfigurationError as exc:
-        print(f"export: {exc}", file=sys.stderr)
-        return 2
-    try:
-        with handle:
-            return asyncio.run(export(args, handle, ckpt, filters, resumed=offset is not None))
-    except ConfigurationError as exc:
-        print(f"export: {exc}", file=sys.stderr)
-        return 2
-    except SalesloftError as exc:
-        print(f"\nexport failed: {exc}", file=sys.stderr)
-        print(f"progress is saved in {ckpt}; rerun the same command to resume", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(f"\nexport failed: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"\nprogress is saved in {ckpt}; rerun the same command to resume", file=sys.stderr)
-        raise
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigurationError(
+            f"{flag}: {text!r} is not an ISO-8601 timestamp (e.g. 2026-01-01T00:00:00Z)"
+        ) from None
 
 
-def _filters(items: list[str]) -> dict[str, Any]:
-    filters: dict[str, Any] = {}
+def _filters(items: list[str]) -> dict[str, str | tuple[str, ...]]:
+    filters: dict[str, str | tuple[str, ...]] = {}
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or not name:
             raise ConfigurationError(f"--filter takes NAME=VALUE, got {item!r}")
-        if name in filters:
-            previous = filters[name]
-            filters[name] = [*previous, value] if isinstance(previous, list) else [previous, value]
-        else:
+        previous = filters.get(name)
+        if previous is None:
             filters[name] = value
+        else:
+            filters[name] = (*((previous,) if isinstance(previous, str) else previous), value)
     return filters
 
 
-def _resume_point(out: Path, ckpt: Path, *, overwrite: bool) -> tuple[int | None, bool]:
-    """(byte offset to truncate the output to, or None for a fresh start; already complete)."""
-    try:
-        saved = json.loads(ckpt.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        saved = None
-    except (OSError, ValueError) as exc:
-        raise ConfigurationError(f"cannot read checkpoint {ckpt}: {exc}; delete it") from None
-    if saved is None:
-        if out.exists() and out.stat().st_size > 0 and not overwrite:
-            raise ConfigurationError(
-                f"{out} exists and there is no checkpoint {ckpt} to resume from;"
-                " pass --overwrite to replace it"
-            )
-        return None, False
-    output = saved.get("output") if isinstance(saved, dict) else None
-    offset = output.get("offset") if isinstance(output, dict) else None
-    if not isinstance(offset, int) or offset < 0:
-        raise ConfigurationError(f"{ckpt} is not an export checkpoint; delete it to start over")
-    size = out.stat().st_size if out.exists() else 0
-    if size < offset:
-        raise ConfigurationError(
-            f"{out} is shorter ({size} bytes) than checkpoint {ckpt} records ({offset});"
-            " delete both to start over"
-        )
-    return offset, bool(saved.get("complete"))
+def run(args: argparse.Namespace) -> int:
+    return asyncio.run(export(options_from_args(args)))
 
 
-def _open_output(out: Path, offset: int | None) -> IO[bytes]:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if offset is None:
-        return open(out, "wb")  # closed by run()
-    handle = open(out, "r+b")  # noqa: SIM115 - closed by run()
-    handle.truncate(offset)  # the lines of the page in progress at the crash
-    handle.seek(offset)
-    return handle
+# -- the export -----------------------------------------------------------------------------------
 
 
-class _ExportCheckpoint:
-    """The bulk checkpoint plus the output offset, written together atomically."""
-
-    def __init__(self, path: Path, out: IO[bytes]) -> None:
-        self.file = FileCheckpoint(path)
-        self.out = out
-
-    async def load(self) -> dict[str, Any] | None:
-        return await self.file.load()
-
-    async def save(self, state: dict[str, Any]) -> None:
-        self.out.flush()
-        await self.file.save({**state, "output": {"offset": self.out.tell()}})
-
-
-async def export(
-    args: argparse.Namespace,
-    out: IO[bytes],
-    ckpt: Path,
-    filters: dict[str, Any],
-    *,
-    resumed: bool = False,
-) -> int:
+async def export(options: ExportOptions, *, err: TextIO | None = None) -> int:
+    """Run one export; raises `CommandError` or a `SalesloftError` on a mistake or failure."""
+    err = err or sys.stderr
+    ckpt = options.checkpoint_path
+    saved = read_checkpoint(ckpt)
+    if saved is not None:
+        compare(ckpt, saved, options.identity())
+    check_output(options.out, ckpt, overwrite=options.overwrite, resuming=saved is not None)
     async with contextlib.AsyncExitStack() as stack:
-        client, budget = await _client(args, stack)
-        resource = getattr(client, args.resource, None)
-        if resource is None or not hasattr(resource, "list_path"):
-            raise ConfigurationError(
-                f"{args.resource!r} is not a list resource of the client (try people, accounts,"
-                " calls, emails, tasks, notes, cadences, cadence_memberships, users)"
-            )
-        reader: BulkRead[Any] = resource.read_all(
-            since=args.since,
-            until=args.until,
-            concurrency=args.concurrency,
-            checkpoint=_ExportCheckpoint(ckpt, out),
+        client, budget = await open_client(options, stack, err)
+        identity = {**options.identity(), "credentials": await _whoami(client)}
+        offset, digest = 0, None
+        if saved is not None:
+            compare(ckpt, saved, identity)
+            if saved.get("complete"):
+                print(
+                    f"{options.out}: already complete ({ckpt} says so); delete {ckpt} to export"
+                    " again"
+                )
+                return EXIT_OK
+            offset, digest = verify_output(options.out, ckpt, saved)
+        sink = OutputCheckpoint(
+            ckpt,
+            output_opener(options.out, offset, resume=saved is not None),
+            identity=identity,
+            offset=offset,
+            digest=digest,
+        )
+        reader: BulkRead[Any] = getattr(client, options.resource).read_all(
+            since=options.since,
+            until=options.until,
+            concurrency=options.concurrency,
+            checkpoint=sink,
             raw=True,
-            **filters,
+            **{k: list(v) if isinstance(v, tuple) else v for k, v in options.filters.items()},
         )
         if reader.mode == "pages":
             print(
-                f"note: {args.resource} cannot be sorted by updated_at: reading by page numbers"
-                " (deep pages cost more, one cursor)",
-                file=sys.stderr,
+                f"note: {options.resource} cannot be sorted by updated_at: reading by page"
+                " numbers (deep pages cost more, one cursor)",
+                file=err,
             )
-        if resumed:
-            print(f"resuming from {ckpt}", file=sys.stderr)
-        progress = _Progress(args, reader, budget)
-        ticker = asyncio.create_task(progress.tick())
+        if saved is not None:
+            print(f"resuming from {ckpt}", file=err)
+        progress = Progress(options.resource, reader.stats, budget, mode=options.progress, err=err)
         try:
-            await _write(reader, out)
-        finally:
-            ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await ticker
-            progress.show(final=True)
-        out.flush()
+            async with progress.running():
+                await _write(reader, sink, options.out)
+        except BaseException:
+            if ckpt.exists():
+                print(f"progress is saved in {ckpt}; rerun the same command to resume", file=err)
+            raise
         stats = reader.stats
         print(
-            f"wrote {stats.records - stats.resumed_records:,} records to {args.out}"
-            f" ({stats.records:,} in all) in {stats.elapsed:.1f}s: {stats.pages:,} pages,"
-            f" cost {stats.cost:,}",
-            file=sys.stderr,
+            f"wrote {plural(stats.records - stats.resumed_records, 'record')} to {options.out}"
+            f" ({stats.records:,} in all) in {stats.elapsed:.1f}s:"
+            f" {plural(stats.pages, 'page')}, cost {stats.cost:,}",
+            file=err,
         )
-    return 0
+    return EXIT_OK
 
 
-async def _write(reader: AsyncIterator[Any], out: IO[bytes]) -> None:
+async def _write(reader: AsyncIterator[Any], sink: OutputCheckpoint, out: Path) -> None:
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    async with contextlib.aclosing(reader.__aiter__()) as records:  # type: ignore[type-var]
-        async for record in records:
-            out.write(dumps(record).encode("utf-8") + b"\n")
+    try:
+        async with contextlib.aclosing(reader.__aiter__()) as records:  # type: ignore[type-var]
+            async for record in records:
+                sink.write(dumps(record).encode("utf-8") + b"\n")
+        sink.close()
+    except OSError as exc:
+        if exc.filename is None:  # a write or flush of the output: say which file
+            exc.filename = str(out)
+        raise os_error(
+            exc, "write", "free space or fix the file, then rerun", EXIT_FAILED
+        ) from None
+    finally:
+        with contextlib.suppress(OSError):  # the error that ended the run says it already
+            sink.close()
 
 
-async def _client(
-    args: argparse.Namespace, stack: contextlib.AsyncExitStack
-) -> tuple[SalesloftClient, CostBudget]:
-    env = os.environ
-    if args.sandbox:
-        from ..sandbox import Sandbox
-
-        started = time.monotonic()
-        sandbox = Sandbox(
-            people=args.sandbox_people,
-            budget=args.sandbox_budget,
-            window=args.sandbox_window,
-            latency=args.sandbox_latency,
-        )
-        await stack.enter_async_context(sandbox)
-        print(
-            f"sandbox: {args.sandbox_people:,} people at {sandbox.url}, budget"
-            f" {args.sandbox_budget} cost per {args.sandbox_window:g}s window (Salesloft's is 600"
-            f" per 60s: this demo runs {60 / args.sandbox_window * args.sandbox_budget / 600:g}x"
-            f" faster), seeded in {time.monotonic() - started:.1f}s",
-            file=sys.stderr,
-        )
-        budget = CostBudget(
-            args.sandbox_budget, args.sandbox_window, reserve_share=args.reserve_share
-        )
-        client = SalesloftClient(api_key=sandbox.api_key, base_url=sandbox.url, budget=budget)
-        return await stack.enter_async_context(client), budget
-    base_url = args.base_url or env.get("SALESLOFT_BASE_URL") or DEFAULT_BASE_URL
-    budget = CostBudget(args.budget, args.window, reserve_share=args.reserve_share)
-    api_key = args.api_key or env.get("SALESLOFT_API_KEY")
-    if args.token_file:
-        from ..auth import FileTokenStore, TokenManager
-        from .login import build_app
-
-        app = build_app(
-            argparse.Namespace(
-                client_id=None,
-                client_secret=None,
-                authorize_url=None,
-                token_url=args.token_url,
-                base_url=args.base_url,
-                scope=None,
-                client_auth="client_secret_post",
-            )
-        )
-        manager = TokenManager(app, FileTokenStore(args.token_file))
-        client = SalesloftClient(auth=manager, base_url=base_url, budget=budget)
-    elif api_key:
-        client = SalesloftClient(api_key=api_key, base_url=base_url, budget=budget)
-    else:
-        raise ConfigurationError(
-            "no credentials: give --api-key (or set SALESLOFT_API_KEY), --token-file, or --sandbox"
-        )
-    return await stack.enter_async_context(client), budget
-
-
-class _Progress:
-    """One status line on stderr: redrawn in place on a terminal, a line every few seconds else."""
-
-    def __init__(self, args: argparse.Namespace, reader: BulkRead[Any], budget: CostBudget):
-        self.reader = reader
-        self.budget = budget
-        self.name = args.resource
-        self.enabled = args.progress != "off"
-        self.inline = args.progress == "on" or sys.stderr.isatty()
-        self.every = 0.25 if self.inline else 5.0
-
-    async def tick(self) -> None:
-        while True:
-            await asyncio.sleep(self.every)
-            self.show()
-
-    def show(self, final: bool = False) -> None:
-        if not self.enabled:
-            return
-        s = self.reader.stats
-        b = self.budget.stats
-        total = f"/{s.total:,}" if s.total is not None else ""
-        eta = f" · ETA {s.eta:.0f}s" if s.eta is not None and not final else ""
-        line = (
-            f"{self.name}: {s.records:,}{total} records · {s.pages:,} pages · cost {s.cost:,}"
-            f" · budget left {b.remaining}/{b.limit} · {b.rate_limited} x 429"
-            f" · {s.rate:,.0f} rec/s{eta}"
-        )
-        if self.inline:
-            end = "\n" if final else ""
-            print(f"\r\x1b[2K{line}", end=end, file=sys.stderr, flush=True)
-        else:
-            print(line, file=sys.stderr, flush=True)
+async def _whoami(client: SalesloftClient) -> dict[str, Any]:
+    """The team and user the credentials act for: what a checkpoint's owner is compared by."""
+    response = await client.request("GET", "/v2/me")
+    data = response.data.get("data") if isinstance(response.data, dict) else None
+    team = data.get("team") if isinstance(data, dict) else None
+    if not isinstance(data, dict) or not isinstance(team, dict):
+        raise CommandError("/v2/me did not say which team and user the credentials belong to", 1)
+    return {"team_id": team.get("id"), "user_id": data.get("id")}

@@ -9,17 +9,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import sys
+import contextlib
+import html
 import webbrowser
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from aiohttp import web
 
 from ..auth import FileTokenStore, OAuthApp, Token
-from ..auth.app import SALESLOFT_AUTHORIZE_URL, SALESLOFT_TOKEN_URL
+from ..auth.app import SALESLOFT_AUTHORIZE_URL, SALESLOFT_TOKEN_URL, ClientAuthMethod
 from ..errors import ConfigurationError, SalesloftError
+from ._common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    CommandError,
+    add_client_arguments,
+    client_credentials,
+    os_error,
+)
 
 __all__ = ["add_arguments", "build_app", "login_flow", "run"]
 
@@ -28,12 +36,7 @@ OpenUrl = Callable[[str], Awaitable[None] | None]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--client-id", default=None, help="or SALESLOFT_CLIENT_ID")
-    parser.add_argument(
-        "--client-secret",
-        default=None,
-        help="or SALESLOFT_CLIENT_SECRET (prefer the variable: arguments show in `ps`)",
-    )
+    add_client_arguments(parser)
     parser.add_argument("--authorize-url", default=None, help=f"default {SALESLOFT_AUTHORIZE_URL}")
     parser.add_argument("--token-url", default=None, help=f"default {SALESLOFT_TOKEN_URL}")
     parser.add_argument(
@@ -61,27 +64,42 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_app(args: argparse.Namespace, env: dict[str, str] | None = None) -> OAuthApp:
-    env = dict(os.environ) if env is None else env
-    client_id = args.client_id or env.get("SALESLOFT_CLIENT_ID")
-    secret = args.client_secret or env.get("SALESLOFT_CLIENT_SECRET")
-    if not client_id or not secret:
+def build_app(
+    client_id: str | None,
+    client_secret: str | None,
+    *,
+    base_url: str | None = None,
+    authorize_url: str | None = None,
+    token_url: str | None = None,
+    scopes: Sequence[str] | None = None,
+    client_auth: ClientAuthMethod = "client_secret_post",
+) -> OAuthApp:
+    """The OAuth application of the command line: Salesloft's endpoints, or a sandbox's."""
+    if not client_id or not client_secret:
         raise ConfigurationError(
             "give --client-id/--client-secret or set SALESLOFT_CLIENT_ID/SALESLOFT_CLIENT_SECRET"
         )
-    authorize_url, token_url = SALESLOFT_AUTHORIZE_URL, SALESLOFT_TOKEN_URL
-    if args.base_url:
-        base = args.base_url.rstrip("/")
-        authorize_url, token_url = f"{base}/oauth/authorize", f"{base}/oauth/token"
+    default_authorize, default_token = SALESLOFT_AUTHORIZE_URL, SALESLOFT_TOKEN_URL
+    if base_url:
+        base = base_url.rstrip("/")
+        default_authorize, default_token = f"{base}/oauth/authorize", f"{base}/oauth/token"
     return OAuthApp(
         client_id,
-        secret,
-        authorize_url=args.authorize_url or authorize_url,
-        token_url=args.token_url or token_url,
+        client_secret,
+        authorize_url=authorize_url or default_authorize,
+        token_url=token_url or default_token,
         revoke_url=None,
-        scopes=args.scope,
-        client_auth=args.client_auth,
+        scopes=scopes,
+        client_auth=client_auth,
     )
+
+
+def _page(status: int, title: str, detail: str = "") -> web.Response:
+    """A small HTML page; everything from the request is escaped."""
+    body = f"<!doctype html><title>{html.escape(title)}</title><h1>{html.escape(title)}</h1>"
+    if detail:
+        body += f"<p>{html.escape(detail)}</p>"
+    return web.Response(status=status, text=body, content_type="text/html")
 
 
 async def login_flow(
@@ -94,35 +112,56 @@ async def login_flow(
     out: Callable[[str], None] = print,
 ) -> Token:
     """Serve /callback on 127.0.0.1, hand the authorization URL to `open_url` (and `out`), wait
-    for the redirect, exchange the code and persist the token."""
+    for the redirect, exchange the code and persist the token.
+
+    Only a request that carries this login's `state` can end it: any other (a stray tab, a port
+    scanner, a forged redirect) gets a 400 page and the callback keeps waiting.  The first request
+    with the right state claims the code, so two at once exchange it exactly once and both see
+    the same outcome.
+    """
     done: asyncio.Future[Token] = asyncio.get_running_loop().create_future()
     pending: dict[str, str] = {}
+    claimed: list[web.Request] = []  # the one request whose code is exchanged
 
     async def callback(request: web.Request) -> web.Response:
-        if done.done():
-            return web.Response(text="Already handled; you can close this tab.")
-        try:
-            cb = OAuthApp.parse_callback(request.query)
-            token = await app.exchange_code(
-                cb.code,
-                state=cb.state,
-                expected_state=pending["state"],
-                code_verifier=pending["verifier"],
-                redirect_uri=pending["redirect_uri"],
+        query = request.query
+        if not pending or query.get("state") != pending["state"]:
+            return _page(
+                400,
+                "Not this login's redirect",
+                "This request does not carry the state of the login that is waiting, so it was"
+                " ignored. Finish the login from the URL the terminal shows.",
             )
-        except SalesloftError as exc:
-            done.set_exception(exc)
-            return web.Response(status=400, text=f"Authorization failed: {exc}")
-        done.set_result(token)
-        return web.Response(text="Authorized. You can close this tab and return to the terminal.")
+        if not query.get("code") and not query.get("error"):
+            return _page(400, "No authorization code", "This request carries no code; ignored.")
+        if not claimed:
+            claimed.append(request)  # before the first await: a second request must not pass
+            try:
+                cb = OAuthApp.parse_callback(query)
+                token = await app.exchange_code(
+                    cb.code,
+                    state=cb.state,
+                    expected_state=pending["state"],
+                    code_verifier=pending["verifier"],
+                    redirect_uri=pending["redirect_uri"],
+                )
+            except SalesloftError as exc:
+                done.set_exception(exc)
+            else:
+                done.set_result(token)
+        with contextlib.suppress(SalesloftError):
+            await asyncio.shield(done)
+        if done.exception() is not None:
+            return _page(400, "Authorization failed", str(done.exception()))
+        return _page(200, "Authorized", "You can close this tab and return to the terminal.")
 
     server = web.Application()
     server.router.add_get("/callback", callback)
     runner = web.AppRunner(server, access_log=None)  # the access log would show the code
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", port)
-    await site.start()
     try:
+        site = web.TCPSite(runner, "127.0.0.1", port)
+        await site.start()
         actual = runner.addresses[0][1] if runner.addresses else port
         redirect_uri = f"http://127.0.0.1:{actual}/callback"
         req = app.authorization_url(redirect_uri=redirect_uri)
@@ -140,8 +179,9 @@ async def login_flow(
             if opener is not None:
                 await asyncio.gather(opener, return_exceptions=True)
     except TimeoutError:
-        raise ConfigurationError(
-            f"no authorization arrived within {callback_timeout:.0f} s; run the command again"
+        raise CommandError(
+            f"no authorization arrived within {callback_timeout:.0f} s; run the command again",
+            EXIT_FAILED,
         ) from None
     finally:
         await runner.cleanup()
@@ -152,26 +192,35 @@ async def login_flow(
 
 
 def run(args: argparse.Namespace) -> int:
+    if not 0 <= args.port <= 65535:
+        raise CommandError(f"--port must be between 0 and 65535, got {args.port}")
+    client_id, secret = client_credentials(args)
+    app = build_app(
+        client_id,
+        secret,
+        base_url=args.base_url,
+        authorize_url=args.authorize_url,
+        token_url=args.token_url,
+        scopes=args.scope,
+        client_auth=args.client_auth,
+    )
+    store = FileTokenStore(Path(args.token_file).expanduser())
+    opener: OpenUrl | None = None
+    if args.open:
+
+        async def opener(url: str) -> None:  # a browser launch may block: not on the loop
+            await asyncio.to_thread(webbrowser.open, url)
+
     try:
-        app = build_app(args)
-        store = FileTokenStore(Path(args.token_file).expanduser())
-        opener: OpenUrl | None = None
-        if args.open:
-
-            async def opener(url: str) -> None:  # a browser launch may block: not on the loop
-                await asyncio.to_thread(webbrowser.open, url)
-
         token = asyncio.run(
             login_flow(app, store, port=args.port, open_url=opener, callback_timeout=args.timeout)
         )
-    except SalesloftError as exc:
-        print(f"login failed: {exc}", file=sys.stderr)
-        return 1
     except OSError as exc:
-        print(
-            f"login failed: cannot listen on 127.0.0.1:{args.port} ({exc.strerror})",
-            file=sys.stderr,
-        )
-        return 1
+        if exc.filename:
+            raise os_error(exc, "save the token to", "choose another --token-file") from None
+        raise CommandError(
+            f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}; pass --port with a"
+            " free port (the app's registered redirect URI must name it)"
+        ) from None
     print(f"Saved the token to {store.path} ({token.scope or 'default scope'}).")
-    return 0
+    return EXIT_OK

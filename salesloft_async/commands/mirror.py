@@ -5,9 +5,12 @@
         --listen 0.0.0.0:8080
     salesloft-async mirror status --db sqlite:///salesloft.db
 
-Runs until Ctrl-C (exit 130) and can be killed at any point: the next run goes on from what the
-database holds.  `--once` catches up (load, one poll, a due sweep) and exits 0.  Exit 1: failed
-while running (the database keeps what was done); 2: bad arguments or configuration.
+Runs until Ctrl-C and can be killed at any point: the next run goes on from what the database
+holds.  `--once` catches up (load, one poll, a due sweep) and exits.  The exit codes are every
+command's (`_common`); a database failure is exit 1, since the database keeps what was done.
+
+`MirrorOptions` is the whole command as a value, so `mirror()` runs without argparse; its
+connection options (credentials, budget, `--sandbox`) are export's (`_connect.ConnectionOptions`).
 """
 
 from __future__ import annotations
@@ -19,23 +22,105 @@ import random
 import sqlite3
 import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, TextIO
 
-from ..errors import ConfigurationError, NotFoundError, SalesloftError
+import attrs
+
+from ..bulk import BulkStats
+from ..errors import ConfigurationError, NotFoundError
 from ..mirror import Mirror, MirrorStore, ResourceStatus, open_store
 from ..mirror.webhooks import serve
-from .export import _client, add_client_arguments
-from .export import _Progress as _ExportProgress
+from ._common import EXIT_FAILED, EXIT_OK, CommandError
+from ._connect import (
+    ConnectionOptions,
+    add_connection_arguments,
+    check_connection,
+    connection_from_args,
+    open_client,
+)
+from ._progress import Progress
+from .export import exportable
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["MirrorOptions", "add_arguments", "mirror", "options_from_args", "run"]
+
+DESCRIPTION = (
+    "Keep a live copy of lists in SQLite or PostgreSQL (or `mirror status --db ...`).\n\n"
+    "resources: " + ", ".join(exportable())
+)
+
+
+@attrs.frozen
+class MirrorOptions(ConnectionOptions):
+    """One mirror run; checked when built, before anything connects.
+
+    :param resources: list resources as the client names them (``people``...).
+    :param db: ``sqlite:///FILE.db`` or ``postgresql://USER@HOST:PORT/DB``.
+    :param schema: the PostgreSQL schema (default ``salesloft``).
+    :param poll: seconds between polls (default 30; 2 with the sandbox).
+    :param reconcile: seconds between id sweeps.
+    :param webhook_url: the public URL Salesloft POSTs to (needs `listen`).
+    :param listen: (host, port) to serve webhooks on; the sandbox demo listens on loopback.
+    :param sweep_all: sweep also the lists whose deletes webhooks announce.
+    :param concurrency: cursors of the load and of sweeps.
+    :param once: catch up once, then return.
+    :param sandbox_changes: the demo's writes per second.
+
+    The connection options (credentials, budget, `sandbox`) are `ConnectionOptions`'s, by keyword.
+    """
+
+    resources: tuple[str, ...] = attrs.field(converter=tuple)
+    db: str = "sqlite:///salesloft.db"
+    schema: str | None = None
+    poll: float | None = None
+    reconcile: float = 3600.0
+    webhook_url: str | None = None
+    listen: tuple[str, int] | None = None
+    sweep_all: bool = False
+    concurrency: int = 8
+    once: bool = False
+    sandbox_changes: float = 5.0
+
+    def __attrs_post_init__(self) -> None:
+        check_connection(self)
+        known = exportable()
+        unknown = [r for r in self.resources if r not in known]
+        if not self.resources or unknown:
+            raise ConfigurationError(
+                f"{', '.join(unknown) or 'nothing'} to mirror; choose from: {', '.join(known)}"
+            )
+        if self.concurrency < 1:
+            raise ConfigurationError("--concurrency must be at least 1")
+        if (self.poll is not None and self.poll <= 0) or self.reconcile <= 0:
+            raise ConfigurationError("--poll and --reconcile must be positive")
+        if self.listen is not None and self.webhook_url is None:
+            raise ConfigurationError("--listen needs --webhook-url, the public URL that reaches it")
+        if self.webhook_url is not None and self.listen is None:
+            raise ConfigurationError("--webhook-url needs --listen HOST:PORT to receive on")
+
+    @property
+    def poll_interval(self) -> float:
+        if self.poll is not None:
+            return self.poll
+        return 2.0 if self.sandbox is not None else 30.0
+
+    @property
+    def receive_on(self) -> tuple[str, int] | None:
+        """Where webhooks are served: `listen`, or a free loopback port for the sandbox demo."""
+        if self.listen is None and self.sandbox is not None:
+            return ("127.0.0.1", 0)
+        return self.listen
+
+
+# -- argparse: the adapter ----------------------------------------------------------------------
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "resource",
         nargs="+",
-        help="list resources as the client names them (people accounts ...), or `status`",
+        help="list resources as the client names them (listed above), or `status`",
     )
     parser.add_argument(
         "--db",
@@ -59,92 +144,107 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--sandbox-changes", type=float, default=5.0, help="demo writes per second (default 5)"
     )
-    add_client_arguments(parser)
+    add_connection_arguments(parser, demo="mirror an embedded sandbox that keeps changing (a demo)")
 
 
-def run(args: argparse.Namespace) -> int:
-    try:
-        store = open_store(args.db, schema=args.schema)
-        if args.resource == ["status"]:
-            return asyncio.run(status(store))
-        listen = _listen(args)
-        if args.concurrency < 1:
-            raise ConfigurationError("--concurrency must be at least 1")
-        return asyncio.run(follow(args, store, listen))
-    except ConfigurationError as exc:
-        print(f"mirror: {exc}", file=sys.stderr)
-        return 2
-    except (SalesloftError, OSError, sqlite3.Error) as exc:
-        return _failed(exc)
-    except Exception as exc:
-        if type(exc).__module__.startswith("asyncpg"):
-            return _failed(exc)
-        raise
+def options_from_args(args: argparse.Namespace) -> MirrorOptions:
+    return MirrorOptions(
+        resources=args.resource,
+        **connection_from_args(args),
+        db=args.db,
+        schema=args.schema,
+        poll=args.poll,
+        reconcile=args.reconcile,
+        webhook_url=args.webhook_url,
+        listen=_listen(args.listen),
+        sweep_all=args.sweep_all,
+        concurrency=args.concurrency,
+        once=args.once,
+        sandbox_changes=args.sandbox_changes,
+    )
 
 
-def _failed(exc: BaseException) -> int:
-    print(f"\nmirror failed: {exc}", file=sys.stderr)
-    print("the database keeps what was done; rerun the same command to go on", file=sys.stderr)
-    return 1
-
-
-def _listen(args: argparse.Namespace) -> tuple[str, int] | None:
-    if args.listen is None:
-        if args.webhook_url is not None:
-            raise ConfigurationError("--webhook-url needs --listen HOST:PORT to receive on")
-        return ("127.0.0.1", 0) if args.sandbox else None
-    if args.webhook_url is None:
-        raise ConfigurationError("--listen needs --webhook-url, the public URL that reaches it")
-    host, sep, port = args.listen.rpartition(":")
+def _listen(text: str | None) -> tuple[str, int] | None:
+    if text is None:
+        return None
+    host, sep, port = text.rpartition(":")
     if not sep or not host or not port.isdigit():
-        raise ConfigurationError(f"--listen takes HOST:PORT, got {args.listen!r}")
+        raise ConfigurationError(f"--listen takes HOST:PORT, got {text!r}")
     return host.strip("[]"), int(port)
 
 
-async def follow(
-    args: argparse.Namespace, store: MirrorStore, listen: tuple[str, int] | None
-) -> int:
-    poll = args.poll if args.poll is not None else (2.0 if args.sandbox else 30.0)
+def run(args: argparse.Namespace) -> int:
+    store = open_store(args.db, schema=args.schema)  # a wrong --db is named first
+    if args.resource == ["status"]:
+        with _database_errors():
+            return asyncio.run(status(store))
+    options = options_from_args(args)
+    with _database_errors():
+        return asyncio.run(mirror(options, store))
+
+
+@contextlib.contextmanager
+def _database_errors() -> Iterator[None]:
+    """A database's own error (sqlite3, asyncpg) as one line and exit 1: rerunning may succeed."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise _failed(exc) from exc
+    except Exception as exc:
+        if type(exc).__module__.startswith("asyncpg"):
+            raise _failed(exc) from exc
+        raise
+
+
+def _failed(exc: BaseException) -> CommandError:
+    return CommandError(
+        f"database: {exc}; it keeps what was done, rerun the same command to go on", EXIT_FAILED
+    )
+
+
+# -- the mirror ---------------------------------------------------------------------------------
+
+
+async def mirror(options: MirrorOptions, store: MirrorStore, *, err: TextIO | None = None) -> int:
+    """Follow until cancelled (or once); raises `CommandError` or a `SalesloftError` on failure."""
+    err = err or sys.stderr
+    listen = options.receive_on
     async with contextlib.AsyncExitStack() as stack:
-        client, budget = await _client(args, stack)
-        mirror = Mirror(
+        client, budget = await open_client(options, stack, err)
+        follower = Mirror(
             client,
             store,
-            args.resource,
-            poll_interval=poll,
-            reconcile_interval=args.reconcile,
-            webhook_url=args.webhook_url or ("pending" if listen else None),
-            sweep_all=args.sweep_all,
-            concurrency=args.concurrency,
+            options.resources,
+            poll_interval=options.poll_interval,
+            reconcile_interval=options.reconcile,
+            webhook_url=options.webhook_url or ("pending" if listen else None),
+            sweep_all=options.sweep_all,
+            concurrency=options.concurrency,
         )
-        await stack.enter_async_context(mirror)  # closed after the receiver stops
-        if listen is not None and mirror.webhooks is not None:
-            runner, port = await serve(mirror.webhook_app(), *listen)
+        await stack.enter_async_context(follower)  # closed after the receiver stops
+        if listen is not None and follower.webhooks is not None:
+            runner, port = await serve(follower.webhook_app(), *listen)
             stack.push_async_callback(runner.cleanup)
-            if args.webhook_url is None:  # the demo: the embedded sandbox reaches loopback
-                mirror.webhooks.url = f"http://127.0.0.1:{port}/"
-            print(f"webhooks: {mirror.webhooks.url} (listening on port {port})", file=sys.stderr)
-        progress = _Progress(mirror, budget, args.progress)
-        tasks = [asyncio.create_task(progress.tick())]
-        if args.sandbox and not args.once:
-            tasks.append(asyncio.create_task(_demo_writes(client, args)))
-        try:
-            await mirror.run(once=args.once)
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            progress.show(final=True)
-    return 0
+            if options.webhook_url is None:  # the demo: the embedded sandbox reaches loopback
+                follower.webhooks.url = f"http://127.0.0.1:{port}/"
+            print(f"webhooks: {follower.webhooks.url} (listening on port {port})", file=err)
+        progress = MirrorProgress(follower, budget, mode=options.progress, err=err)
+        demo = options.sandbox
+        async with progress.running(), contextlib.AsyncExitStack() as tasks:
+            if demo is not None and not options.once:
+                writer = asyncio.create_task(_demo_writes(client, demo.people, options))
+                tasks.push_async_callback(_stop, writer)
+            await follower.run(once=options.once)
+    return EXIT_OK
 
 
-async def _demo_writes(client: Any, args: argparse.Namespace) -> None:
+async def _demo_writes(client: Any, people: int, options: MirrorOptions) -> None:
     """The demo's other side: people updated, created and deleted through the API."""
     rng = random.Random()
-    ids = list(range(1, args.sandbox_people + 1))
+    ids = list(range(1, people + 1))
     n = 0
     while True:
-        await asyncio.sleep(1 / max(args.sandbox_changes, 0.01))
+        await asyncio.sleep(1 / max(options.sandbox_changes, 0.01))
         n += 1
         try:
             roll = rng.random()
@@ -160,37 +260,37 @@ async def _demo_writes(client: Any, args: argparse.Namespace) -> None:
             continue
 
 
-class _Progress(_ExportProgress):
-    """The export's status line, one part per resource: loading, then following."""
+async def _stop(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
 
-    def __init__(self, mirror: Mirror, budget: Any, mode: str) -> None:
-        options = argparse.Namespace(resource=",".join(mirror.resources), progress=mode)
-        super().__init__(options, cast(Any, None), budget)
+
+class MirrorProgress(Progress):
+    """The export's status line, one field per resource: loading, then following."""
+
+    def __init__(self, mirror: Mirror, budget: Any, *, mode: Any, err: TextIO) -> None:
+        super().__init__(",".join(mirror.resources), BulkStats(), budget, mode=mode, err=err)
         self.mirror = mirror
 
-    def show(self, final: bool = False) -> None:
-        if not self.enabled:
-            return
-        b = self.budget.stats
-        parts = []
+    def fields(self, final: bool = False) -> list[tuple[int, str]]:
+        fields = []
         for name, s in self.mirror.stats.items():
             state = self.mirror.states.get(name)
             load = s.load_stats
             if state is not None and not state.loaded and load is None:
-                parts.append(f"{name}: waiting to load")
+                text = f"{name}: waiting to load"
             elif state is not None and not state.loaded and load is not None:
                 total = f"/{load.total:,}" if load.total is not None else ""
-                parts.append(f"{name}: loading {load.records:,}{total} ({load.rate:,.0f}/s)")
+                text = f"{name}: loading {load.records:,}{total} ({load.rate:,.0f}/s)"
             else:
-                parts.append(
+                text = (
                     f"{name}: {s.loaded:,} loaded, {s.polls} polls (+{s.polled:,}),"
                     f" {s.webhooks:,} webhooks, {s.tombstoned:,} swept away"
                 )
-        line = " · ".join(parts) + f" · budget left {b.remaining}/{b.limit}"
-        if self.inline:
-            print(f"\r\x1b[2K{line}", end="\n" if final else "", file=sys.stderr, flush=True)
-        else:
-            print(line, file=sys.stderr, flush=True)
+            fields.append((0, text))
+        b = self.budget.stats
+        fields.append((1, f"budget left {b.remaining}/{b.limit}"))
+        return fields
 
 
 async def status(store: MirrorStore) -> int:
@@ -202,7 +302,7 @@ async def status(store: MirrorStore) -> int:
         rows = await store.status()
     if not rows:
         print("no mirror in this database yet")
-        return 0
+        return EXIT_OK
     now = time.time()
     header: tuple[str, ...] = ("resource", "rows", "deleted", "cursor", "last poll")
     header += ("last webhook", "last sweep", "lag")
@@ -210,11 +310,13 @@ async def status(store: MirrorStore) -> int:
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     for row in table:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-    return 0
+    return EXIT_OK
 
 
 def _status_row(s: ResourceStatus, now: float) -> tuple[str, ...]:
-    if s.cursor is None:
+    if s.cursor is not None and s.cursor.get("pages"):
+        cursor = "whole list each poll"
+    elif s.cursor is None:
         done = (s.checkpoint or {}).get("records") or 0
         cursor = f"loading ({done:,} read)"
     else:

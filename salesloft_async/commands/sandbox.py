@@ -10,11 +10,15 @@ import argparse
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from ..sandbox import FaultRule, Sandbox, SandboxConfig
+from ..transport import _is_loopback as is_loopback
+from ._common import EXIT_OK, CommandError
 
 __all__ = ["add_arguments", "config_from_args", "parse_fault", "run", "serve"]
 
@@ -46,8 +50,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--latency", type=float, default=0.0, help="added to every answer, s")
     parser.add_argument("--webhook-retry-delay", type=float, default=defaults.webhook_retry_delay)
     parser.add_argument(
+        "--allow-remote-webhooks",
+        action="store_true",
+        help="deliver webhooks to any http(s) URL (default: loopback URLs only)",
+    )
+    parser.add_argument(
         "--fault",
         action="append",
+        type=parse_fault,
         default=[],
         metavar="PATTERN:KEY=VALUE,...",
         help="misbehave on matching paths, e.g. '/v2/people*:error_rate=0.1,latency=0.2' "
@@ -59,8 +69,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--redirect-uri", default=defaults.redirect_uri)
 
 
+#: fault option -> how its value is read
+_FAULT_OPTIONS: dict[str, Callable[[str], Any]] = {
+    "error_status": int,
+    "times": int,
+    "regex": lambda value: value.strip().lower() in ("1", "true", "yes"),
+    **dict.fromkeys(("latency", "jitter", "error_rate", "drop_rate", "truncate_rate"), float),
+}
+
+
 def parse_fault(text: str) -> FaultRule:
-    """'/v2/people*:error_rate=0.1,latency=0.2' -> FaultRule."""
+    """'/v2/people*:error_rate=0.1,latency=0.2' -> FaultRule; argparse reports a bad one."""
     pattern, _, options = text.rpartition(":")
     if not pattern or "=" not in options:
         pattern, options = text, ""
@@ -68,20 +87,25 @@ def parse_fault(text: str) -> FaultRule:
     for item in filter(None, options.split(",")):
         key, _, value = item.partition("=")
         key = key.strip()
-        if key in ("error_status", "times"):
-            kwargs[key] = int(value)
-        elif key == "regex":
-            kwargs[key] = value.strip().lower() in ("1", "true", "yes")
-        elif key in ("latency", "jitter", "error_rate", "drop_rate", "truncate_rate"):
-            kwargs[key] = float(value)
-        else:
-            raise argparse.ArgumentTypeError(f"unknown fault option {key!r}")
-    return FaultRule(pattern, **kwargs)
+        if key not in _FAULT_OPTIONS:
+            raise argparse.ArgumentTypeError(
+                f"unknown fault option {key!r} in {text!r}; options: {', '.join(_FAULT_OPTIONS)}"
+            )
+        try:
+            kwargs[key] = _FAULT_OPTIONS[key](value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"fault option {key}={value!r} in {text!r} is not a number"
+            ) from None
+    try:
+        return FaultRule(pattern, **kwargs)
+    except (ValueError, re.error) as exc:
+        raise argparse.ArgumentTypeError(f"bad fault {text!r}: {exc}") from None
 
 
 def config_from_args(args: argparse.Namespace) -> SandboxConfig:
     return SandboxConfig(
-        faults=tuple(parse_fault(text) for text in args.fault),
+        faults=tuple(args.fault),
         seed=args.seed,
         people=args.people,
         accounts=args.accounts,
@@ -98,11 +122,38 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         client_id=args.client_id,
         client_secret=os.environ.get("SALESLOFT_SANDBOX_CLIENT_SECRET") or None,
         redirect_uri=args.redirect_uri,
+        allow_remote_webhooks=args.allow_remote_webhooks,
+    )
+
+
+def exposure_warning(host: str, remote_webhooks: bool) -> str | None:
+    """What binding `host` shows to other machines, or None for a loopback address."""
+    if is_loopback(host):
+        return None
+    webhooks = " and it posts webhooks to any URL they subscribe" if remote_webhooks else ""
+    return (
+        f"warning: --host {host} exposes this sandbox beyond this machine: anyone who can reach"
+        " it can read and change all its data with the API key printed below, and authorize"
+        f" with its OAuth test client{webhooks}. Use --host 127.0.0.1 unless that is what you"
+        " want."
     )
 
 
 async def serve(args: argparse.Namespace, *, ready: asyncio.Event | None = None) -> None:
-    sandbox = Sandbox(config_from_args(args), host=args.host, port=args.port)
+    config = config_from_args(args)
+    if not 0 <= args.port <= 65535:
+        raise CommandError(f"--port must be between 0 and 65535, got {args.port}")
+    warning = exposure_warning(args.host, config.allow_remote_webhooks)
+    if warning:
+        print(warning, file=sys.stderr)
+    sandbox = Sandbox(config, host=args.host, port=args.port)
+    try:
+        await sandbox.start()
+    except OSError as exc:
+        raise CommandError(
+            f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}; pass --port with a"
+            " free port (0 picks one)"
+        ) from None
     async with sandbox:
         client = sandbox.oauth_client
         print(f"Salesloft sandbox listening on {sandbox.url}")
@@ -135,4 +186,4 @@ async def serve(args: argparse.Namespace, *, ready: asyncio.Event | None = None)
 def run(args: argparse.Namespace) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(args))
-    return 0
+    return EXIT_OK

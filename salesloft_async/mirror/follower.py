@@ -10,6 +10,12 @@ Three paths bring versions of records, and they may race in any order; the store
 * **Poll**: every `poll_interval` one keyset cursor per resource asks for ``updated_at[gte]`` the
   last version seen, sorted ascending, skipping the ids it already has at that instant.  When
   nothing changed that is one request (cost 1) per resource.  The cursor is saved with the rows.
+  A list that cannot filter and sort by `updated_at` (``custom_fields``...; the server ignores
+  filters its definition does not list, so such a cursor would re-read page 1 forever) is read
+  the way `read_all` chooses for it, by page numbers, and its poll is a sweep: the whole list
+  again (one request per 100 records, deep pages more), deletes included.  When webhooks bring
+  its changes (``tasks``, ``users``...) it is not polled; the sweep every `reconcile_interval`
+  catches what they missed.
 * **Webhooks** (when a public callback URL is given; see `webhooks`): each delivery is one write.
 
 Deletes never show in a list.  ``*_deleted`` webhooks bring most of them; the reconciliation
@@ -102,15 +108,24 @@ class _LoadCheckpoint:
         extra: dict[str, Any] = {"checkpoint": self.state}
         if self.state.get("complete"):
             # the load has just seen every record: the first sweep is due an interval later
-            extra.update(cursor=_follow_on(self.state).to_json(), last_sweep=self.clock())
+            cursor = _follow_on(self.state)
+            cursor = cursor if isinstance(cursor, dict) else cursor.to_json()
+            extra.update(cursor=cursor, last_sweep=self.clock())
         rows, self.rows = newest(self.rows), []
         await self.store.write(self.resource, rows, **extra)
         self.state = None
 
 
-def _follow_on(snapshot: dict[str, Any]) -> Cursor:
+#: the "cursor" of a list polled by reading it whole (it cannot be read by `updated_at`)
+PAGES: dict[str, Any] = {"pages": True}
+
+
+def _follow_on(snapshot: dict[str, Any]) -> Cursor | dict[str, Any]:
     """The poll cursor a finished load hands on: its open-ended slice (the tail, or the only
-    one), reopened.  A load that found nothing starts polling from the beginning."""
+    one), reopened.  A load that found nothing starts polling from the beginning; a list read
+    by page numbers gets `PAGES`, the mark of a list that every poll reads whole."""
+    if snapshot.get("mode") == "pages":
+        return PAGES
     for item in snapshot.get("slices") or ():
         cursor = Cursor.from_json(item.get("cursor") or {})
         if cursor.hi is None:
@@ -145,8 +160,8 @@ class Mirror:
 
     :param client: a `SalesloftClient` (give it the team's `CostBudget`).
     :param store: a `SqliteStore` or `PostgresStore` (opened and closed with the mirror).
-    :param resources: list resources by client name (``"people"``, ``"accounts"``...); each must be
-        readable by `updated_at` (keyset).
+    :param resources: list resources by client name (``"people"``, ``"accounts"``...); those that
+        cannot be read by `updated_at` are re-read whole at every poll.
     :param poll_interval: seconds between polls (each costs one request per unchanged resource).
     :param reconcile_interval: seconds between id sweeps (each costs one per 100 records).
     :param webhook_url: the public URL Salesloft should POST to; serve `webhook_app()` there.
@@ -220,7 +235,7 @@ class Mirror:
         saved = self.states[name].checkpoint
         ckpt = _LoadCheckpoint(self.store, name, saved, self.batch_size, self.clock)
         reader: BulkRead[Any] = self.lists[name].read_all(
-            concurrency=self.concurrency, checkpoint=ckpt, raw=True, mode="keyset"
+            concurrency=self.concurrency, checkpoint=ckpt, raw=True
         )
         stats = self.stats[name]
         stats.load_stats = reader.stats
@@ -249,6 +264,15 @@ class Mirror:
         if state.cursor is None:
             return 0
         stats = self.stats[name]
+        if not self.by_updated_at(name):
+            if name in self._covered():
+                return 0  # webhooks bring its changes; the reconciliation sweep the rest
+            await self._sweep(name)
+            now = self.clock()
+            await self.store.write(name, [], last_poll=now)
+            state.last_poll = now
+            stats.polls += 1
+            return 0
         source = TransportSource(self.lists[name].transport, self.lists[name].list_path)
         cursor = attrs.evolve(Cursor.from_json(state.cursor), done=False)
         written = 0
@@ -275,10 +299,24 @@ class Mirror:
     # -- deletes -----------------------------------------------------------------------------------
 
     def sweep_targets(self) -> list[str]:
-        """Resources whose deletes no subscribed webhook announces (all with `sweep_all`)."""
+        """Resources swept every `reconcile_interval`: those read by `updated_at` whose deletes no
+        subscribed webhook announces (all with `sweep_all`), and those read by page numbers whose
+        changes webhooks bring (the others are swept at every poll)."""
         hooks = self.webhooks
         announced = hooks.deletes_announced() if hooks is not None and not self.sweep_all else set()
-        return [name for name in self.resources if name not in announced]
+        covered = self._covered()
+        return [
+            name
+            for name in self.resources
+            if (name not in announced if self.by_updated_at(name) else name in covered)
+        ]
+
+    def _covered(self) -> set[str]:
+        return self.webhooks.covered() if self.webhooks is not None else set()
+
+    def by_updated_at(self, name: str) -> bool:
+        """Whether `name` is polled by an `updated_at` cursor (else every poll is a sweep)."""
+        return bool(self.lists[name].supports_updated_at_cursor)
 
     async def reconcile(self, *, force: bool = False) -> dict[str, int]:
         """Sweep the resources that are due (all of `sweep_targets` when `force`); returns the
@@ -296,9 +334,7 @@ class Mirror:
 
     async def _sweep(self, name: str) -> int:
         stats = self.stats[name]
-        reader: BulkRead[Any] = self.lists[name].read_all(
-            concurrency=self.concurrency, raw=True, mode="keyset"
-        )
+        reader: BulkRead[Any] = self.lists[name].read_all(concurrency=self.concurrency, raw=True)
         seen: set[int] = set()
         top = ""
         batch: list[Row] = []
@@ -369,9 +405,5 @@ def _list_resource(client: Any, name: str) -> Any:
     if resource is None or not getattr(resource, "list_path", None):
         raise ConfigurationError(
             f"{name!r} is not a list resource of the client (try people, accounts, tasks, notes)"
-        )
-    if not getattr(resource, "supports_updated_at_cursor", False):
-        raise ConfigurationError(
-            f"{name} cannot be read by updated_at, so it cannot be mirrored exactly"
         )
     return resource

@@ -1,9 +1,18 @@
 """The mirror's use of `salesloft_async.webhooks`: subscribe, receive, write, unsubscribe.
 
-Only the webhooks package's public API is used (`subscribe`, `unsubscribe`, `WebhookReceiver`,
-`webhook_app`), so signature checks, de-duplication and per-event-type tokens are whatever the
-receiver provides.  The receiver is given a mapping of event type to the token its subscription
-carries, which is right whether one token serves every type or each type has its own.
+Only the webhooks package's public API is used (`subscribe`, `tokens_by_event_type`,
+`unsubscribe`, `WebhookReceiver`, `webhook_app`), so signature checks, de-duplication and deadlines
+are the receiver's.  `subscribe` gives each event type a token of its own, and the receiver's token
+map is `tokens_by_event_type` of the subscriptions, so a ``person_updated`` body re-labelled
+``person_deleted`` fails the signature check instead of deleting a row.
+
+Repeats are claimed in the receiver's default `MemoryClaimStore`, not a shared one: a mirror is one
+process, and its write rule already makes a repeat harmless (the same version is the same upsert;
+an older one loses), so the claim only spares the database a write.  A claim store shared across
+processes would add a Redis round trip to every delivery and protect nothing.  Deadlines are the
+receiver's defaults: the body within `read_timeout` (5 s), the answer within `request_timeout`
+(10 s); `ack_timeout=None` waits for the write until then, so a failed write answers 500 and
+Salesloft delivers again, and a write still running at the deadline is answered 202 and finishes.
 
 Every delivery is written by the store's rule: a ``*_deleted`` body marks the row deleted at the
 body's `updated_at`; any other is a new version.  A write that fails (the database) answers 500, so
@@ -22,9 +31,11 @@ from ..errors import ResponseDecodeError
 from ..webhooks import (
     EVENT_TYPES,
     Event,
+    MemoryClaimStore,
     WebhookReceiver,
     split_event_type,
     subscribe,
+    tokens_by_event_type,
     unsubscribe,
     webhook_app,
 )
@@ -69,7 +80,8 @@ class MirrorWebhooks:
         self.url = url
         self.tokens: dict[str, str] = {}
         self.resource_of = {t: r for r in mirror.resources for t in event_types(r)}
-        self.receiver = WebhookReceiver(self.tokens, ack_timeout=None)
+        # filled by `subscribe`; the receiver reads the same mapping
+        self.receiver = WebhookReceiver(self.tokens, ack_timeout=None, claims=MemoryClaimStore())
         self.receiver.add_handler("*", self._deliver)
         self.subscriptions: list[Subscription] = []
 
@@ -81,12 +93,16 @@ class MirrorWebhooks:
             if isinstance(s.event_type, str) and split_event_type(s.event_type)[1] == "deleted"
         }
 
+    def covered(self) -> set[str]:
+        """Resources with any subscribed event type: webhooks bring their changes."""
+        return {self.resource_of[s.event_type] for s in self.subscriptions if s.event_type}
+
     async def subscribe(self) -> None:
         if not self.resource_of:
             log.warning("no webhook event types for %s: polling only", self.mirror.resources)
             return
         self.subscriptions = await subscribe(self.mirror.client, self.url, list(self.resource_of))
-        self.tokens.update({str(s.event_type): str(s.callback_token) for s in self.subscriptions})
+        self.tokens.update(tokens_by_event_type(self.subscriptions))
 
     async def unsubscribe(self) -> None:
         if self.subscriptions:

@@ -25,6 +25,7 @@ from .refs import (
     ActionRef,
     CadenceRef,
     CallRef,
+    ConversationRef,
     CrmActivityRef,
     EmailRef,
     EmailTemplateRef,
@@ -32,14 +33,17 @@ from .refs import (
     ImportRef,
     MimeEmailPayloadRef,
     NoteRef,
+    OpportunityRef,
     PersonRef,
     PersonStageRef,
     PhoneNumberAssignmentRef,
     Ref,
+    SignalRegistrationRef,
     StepRef,
     TaskRef,
     TeamRef,
     TeamTemplateRef,
+    TranscriptionRef,
     UserRef,
 )
 
@@ -48,6 +52,7 @@ __all__ = [
     "STRUCTURE",
     "Account",
     "AccountStage",
+    "AccountTeamMemberRole",
     "AccountTier",
     "AccountUpsert",
     "Action",
@@ -55,12 +60,14 @@ __all__ = [
     "ActivityHistory",
     "BulkJob",
     "BulkJobResult",
+    "BulkRescheduleTasks",
     "Cadence",
     "CadenceCounts",
     "CadenceExport",
     "CadenceImport",
     "CadenceMembership",
     "CadenceMembershipCounts",
+    "CadenceStats",
     "CalendarEvent",
     "Call",
     "CallDataRecord",
@@ -68,14 +75,20 @@ __all__ = [
     "CallInstruction",
     "CallSentiment",
     "CallerId",
+    "Conversation",
+    "ConversationExtensive",
+    "ConversationRecording",
     "ConversationsCall",
+    "CrmAccountTeamMember",
     "CrmActivity",
     "CrmActivityField",
     "CrmUser",
     "CustomField",
     "CustomRole",
+    "DataControlRequest",
     "Email",
     "EmailCounts",
+    "EmailMissingTags",
     "EmailTemplate",
     "EmailTemplateAttachment",
     "EmailTemplateCounts",
@@ -84,7 +97,9 @@ __all__ = [
     "EmbeddedRecordingResource",
     "EmbeddedResource",
     "EventMeetingSetting",
+    "ExternalConfiguration",
     "ExternalEmail",
+    "ExternalMapping",
     "Group",
     "Import",
     "JobData",
@@ -92,28 +107,40 @@ __all__ = [
     "LiveFeedItem",
     "LiveWebsiteTrackingParameter",
     "Meeting",
+    "MeetingRescheduleLink",
     "MeetingSetting",
     "MeetingUrl",
     "MimeEmailPayload",
     "Note",
+    "Opportunity",
+    "OpportunityPerson",
+    "OpportunityStage",
     "PendingEmail",
     "Person",
     "PersonCounts",
     "PersonStage",
     "PersonUpsert",
     "PhoneNumberAssignment",
+    "PlayRegistration",
+    "Profile",
     "RecordingSetting",
     "SavedListView",
+    "Signal",
+    "SignalRegistration",
     "Step",
     "Subscription",
     "Success",
     "SuccessCounts",
     "Tag",
     "Task",
+    "TaskCounts",
     "Team",
     "TeamTemplate",
     "TeamTemplateAttachment",
     "TeamTemplateCounts",
+    "Transcription",
+    "TranscriptionArtifact",
+    "TranscriptionSentence",
     "User",
 ]
 
@@ -3724,6 +3751,1108 @@ def structure_user(d: dict[str, Any]) -> User:
     )
 
 
+@attrs.define(slots=True, kw_only=True)
+class AccountTeamMemberRole(Model):
+    """An AccountTeamMemberRole record (fields from https://github.com/MarkEstey/firehose-tap-salesl..."""
+
+    schema_name: ClassVar[str] = "AccountTeamMemberRole"
+    _json_to_attr: ClassVar[dict[str, str]] = {"id": "id", "name": "name"}
+    #: primary key; tap marks required
+    id: int | None = None
+    #: role name, e.g. a sales manager role
+    name: str | None = None
+
+
+def structure_account_team_member_role(d: dict[str, Any]) -> AccountTeamMemberRole:
+    g = d.get
+    return AccountTeamMemberRole(
+        id=g("id"),
+        name=g("name"),
+        raw=d,
+    )
+
+
+@attrs.define(slots=True, kw_only=True)
+class BulkRescheduleTasks(Model):
+    """BulkRescheduleTasks: No source lists its fields: `id`, the timestamps, and the rest kept in `..."""
+
+    schema_name: ClassVar[str] = "BulkRescheduleTasks"
+    _json_to_attr: ClassVar[dict[str, str]] = {
+        "created_at": "created_at",
+        "id": "id",
+        "updated_at": "updated_at",
+    }
+    created_at: datetime | None = None
+    id: int | None = None
+    updated_at: datetime | None = None
+
+
+def structure_bulk_reschedule_tasks(d: dict[str, Any]) -> BulkRescheduleTasks:
+    g = d.get
+    return BulkRescheduleTasks(
+        created_at=to_datetime(g("created_at")),
+        id=g("id"),
+        updated_at=to_datetime(g("updated_at")),
+        raw=d,
+    )
+
+
+@attrs.define(slots=True, kw_only=True)
+class CadenceStats(Model):
+    """CadenceStats: No source lists its fields: `id`, the timestamps, and the rest kept in `extra`."""
+
+    schema_name: ClassVar[str] = "CadenceStats"
+    _json_to_attr: ClassVar[dict[str, str]] = {
+        "created_at": "created_at",
+        "id": "id",
+        "updated_at": "updated_at",
+    }
+    created_at: datetime | None = None
+    id: int | None = None
+    updated_at: datetime | None = None
+
+
+def structure_cadence_stats(d: dict[str, Any]) -> CadenceStats:
+    g = d.get
+    return CadenceStats(
+        created_at=to_datetime(g("created_at")),
+        id=g("id"),
+        updated_at=to_datetime(g("updated_at")),
+        raw=d,
+    )
+
+
+@attrs.define(slots=True, kw_only=True)
+class Conversation(Model):
+    """A Conversation record (fields from https://github.com/api-evangelist/salesloft/blob/1cc00893b..."""
+
+    schema_name: ClassVar[str] = "Conversation"
+    _json_to_attr: ClassVar[dict[str, str]] = {
+        "account": "account",
+        "call_id": "call_id",
+        "created_at": "created_at",
+        "duration": "duration",
+        "event_end_date": "event_end_date",
+        "event_start_date": "event_start_date",
+        "id": "id",
+        "is_api": "is_api",
+        "language_code": "language_code",
+        "media_type": "media_type",
+        "organization_id": "organization_id",
+        "owner_id": "owner_id",
+        "person": "person",
+        "platform": "platform",
+        "recording": "recording",
+        "started_recording_at": "started_recording_at",
+        "title": "title",
+        "transcription": "transcription",
+        "transcription_artifact": "transcription_artifact",
+        "transcription_sentences": "transcription_sentences",
+        "updated_at": "updated_at",
+        "user_guid": "user_guid",
+    }
+    #: {id, _href}; id typed string although accounts use integer ids; absent from dext list schema
+    account: AccountRef | None = None
+    #: bare id of the call data record; absent from dext list schema
+    call_id: str | None = None
+    created_at: datetime | None = None
+    #: milliseconds
+    duration: float | None = None
+    event_end_date: datetime | None = None
+    event_start_date: datetime | None = None
+    #: conversation uuid; dext tap marks required
+    id: str | None = None
+    is_api: bool | None = None
+    #: BCP-47; list filter accepts the same 17 codes as transcriptions
+    language_code: str | None = None
+    media_type: str | None = None
+    organization_id: str | None = None
+    #: owner as a uuid; target resource not stated
+    owner_id: str | None = None
+    #: {id, _href}; dext tap names this field 'people' on the list
+    person: PersonRef | None = None
+    platform: str | None = None
+    #: {id, _href}
+    recording: Ref | None = None
+    #: milliseconds
+    started_recording_at: float | None = None
+    title: str | None = None
+    #: {id, _href}
+    transcription: TranscriptionRef | None = None
+    #: {id, _href}
+    transcription_artifact: Ref | None = None
+    #: {id, _href}
+    transcription_sentences: Ref | None = None
+    #: dext tap replication key; marked required there
+    updated_at: datetime | None = None
+    #: user guid, not the numeric user id
+    user_guid: str | None = None
+
+
+def structure_conversation(d: dict[str, Any]) -> Conversation:
+    g = d.get
+    return Conversation(
+        account=to_ref(g("account"), AccountRef),
+        call_id=g("call_id"),
+        created_at=to_datetime(g("created_at")),
+        duration=g("duration"),
+        event_end_date=to_datetime(g("event_end_date")),
+        event_start_date=to_datetime(g("event_start_date")),
+        id=g("id"),
+        is_api=g("is_api"),
+        language_code=g("language_code"),
+        media_type=g("media_type"),
+        organization_id=g("organization_id"),
+        owner_id=g("owner_id"),
+        person=to_ref(g("person"), PersonRef),
+        platform=g("platform"),
+        recording=to_ref(g("recording"), Ref),
+        started_recording_at=g("started_recording_at"),
+        title=g("title"),
+        transcription=to_ref(g("transcription"), TranscriptionRef),
+        transcription_artifact=to_ref(g("transcription_artifact"), Ref),
+        transcription_sentences=to_ref(g("transcription_sentences"), Ref),
+        updated_at=to_datetime(g("updated_at")),
+        user_guid=g("user_guid"),
+        raw=d,
+    )
+
+
+@attrs.define(slots=True, kw_only=True)
+class ConversationExtensive(Model):
+    """A ConversationExtensive record (fields from https://github.com/api-evangelist/salesloft/blob/..."""
+
+    schema_name: ClassVar[str] = "ConversationExtensive"
+    _json_to_attr: ClassVar[dict[str, str]] = {
+        "account": "account",
+        "action_items": "action_items",
+        "attendees": "attendees",
+        "call_id": "call_id",
+        "created_at": "created_at",
+        "duration": "duration",
+        "event_end_date": "event_end_date",
+        "event_start_date": "event_start_date",
+        "id": "id",
+        "invitees": "invitees",
+        "is_api": "is_api",
+        "key_moments": "key_moments",
+        "language_code": "language_code",
+        "meddpicc": "meddpicc",
+        "media_type": "media_type",
+        "opportunity": "opportunity",
+        "organization_id": "organization_id",
+        "owner_email": "owner_email",
+        "owner_id": "owner_id",
+        "person": "person",
+        "platform": "platform",
+        "recording": "recording",
+        "started_recording_at": "started_recording_at",
+        "summary": "summary",
+        "title": "title",
+        "transcription": "transcription",
+        "transcription_artifact": "transcription_artifact",
+        "transcription_sentences": "transcription_sentences",
+        "updated_at": "updated_at",
+        "user_guid": "user_guid",
+    }
+    #: {id, _href}; id typed string although accounts use integer ids; absent from dext list schema
+    account: AccountRef | None = None
+    action_items: dict[str, Any] | None = None
+    attendees: list[dict[str, Any]] | None = None
+    #: bare id of the call data record; absent from dext list schema
+    call_id: str | None = None
+    created_at: datetime | None = None
+    #: milliseconds
+    duration: float | None = None
+    event_end_date: datetime | None = None
+    event_start_date: datetime | None = None
+    #: conversation uuid; dext tap marks required
+    id: str | None = None
+    invitees: list[dict[str, Any]] | None = None
+    is_api: bool | None = None
+    key_moments: dict[str, Any] | None = None
+    #: BCP-47; list filter accepts the same 17 codes as transcriptions
+    language_code: str | None = None
+    meddpicc: dict[str, Any] | None = None
+    media_type: str | None = None
+    #: {id, _href}; id typed string
+    opportunity: OpportunityRef | None = None
+    organization_id: str | None = None
+    owner_email: str | None = None
+    #: owner as a uuid; target resource not stated
+    owner_id: str | None = None
+    #: {id, _href}; dext tap names this field 'people' on the list
+    person: PersonRef | None = None
+    platform: str | None = None
+    #: {id, _href}
+    recording: Ref | None = None
+    #: milliseconds
+    started_recording_at: float | None = None
+    #: AI summary
+    summary: dict[str, Any] | None = None
+    title: str | None = None
+    #: {id, _href}
+    transcription: TranscriptionRef | None = None
+    #: {id, _href}
+    transcription_artifact: Ref | None = None
+    #: {id, _href}
+    transcription_sentences: Ref | None = None
+    #: dext tap replication key; marked required there
+    updated_at: datetime | None = None
+    #: user guid, not the numeric user id
+    user_guid: str | None = None
+
+
+def structure_conversation_extensive(d: dict[str, Any]) -> ConversationExtensive:
+    g = d.get
+    return ConversationExtensive(
+        account=to_ref(g("account"), AccountRef),
+        action_items=g("action_items"),
+        attendees=g("attendees"),
+        call_id=g("call_id"),
+        created_at=to_datetime(g("created_at")),
+        duration=g("duration"),
+        event_end_date=to_datetime(g("event_end_date")),
+        event_start_date=to_datetime(g("event_start_date")),
+        id=g("id"),
+        invitees=g("invitees"),
+        is_api=g("is_api"),
+        key_moments=g("key_moments"),
+        language_code=g("language_code"),
+        meddpicc=g("meddpicc"),
+        media_type=g("media_type"),
+        opportunity=to_ref(g("opportunity"), OpportunityRef),
+        organization_id=g("organization_id"),
+        owner_email=g("owner_email"),
+        owner_id=g("owner_id"),
+        person=to_ref(g("person"), PersonRef),
+        platform=g("platform"),
+        recording=to_ref(g("recording"), Ref),
+        started_recording_at=g("started_recording_at"),
+        summary=g("summary"),
+        title=g("title"),
+        transcription=to_ref(g("transcription"), TranscriptionRef),
+        transcription_artifact=to_ref(g("transcription_artifact"), Ref),
+        transcription_sentences=to_ref(g("transcription_sentences"), Ref),
+        updated_at=to_datetime(g("updated_at")),
+        user_guid=g("user_guid"),
+        raw=d,
+    )
+
+
+@attrs.define(slots=True, kw_only=True)
+class ConversationRecording(Model):
+    """A ConversationRecording record (fields from https://github.com/api-evangelist/salesloft/blob/..."""
+
+    schema_name: ClassVar[str] = "ConversationRecording"
+    _json_to_attr: ClassVar[dict[str, str]] = {
+        "content_type": "content_type",
+        "created_at": "created_at",
+        "duration": "duration",
+        "id": "id",
+        "media_id": "media_id",
+        "updated_at": "updated_at",
+        "url": "url",
+    }
+    content_type: str | None = None
+    created_at: datetime | None = None
+    #: milliseconds
+    duration: float | None = None
+    #: conversation uuid
+    id: str | None = None
+    #: {id, _href}; target not stated
+    media_id: Ref | None = None
+    updated_at: datetime | None = None
+    #: signed URL to the media
+    url: str | None = None
+
+
+def structure_conversation_recording(d: dict[str, Any]) -> ConversationRecording:
+    g = d.get
+    return ConversationRecording(
+        content_type=g("content_type"),
+        created_at=to_datetime(g("created_at")),
+        duration=g("duration"),
+        id=g("id"),
+        media_id=to_ref(g("media_id"), Ref),
+        updated_at=to_datetime(g("updated_at")),
+        url=g("url"),
+        raw=d,
+    )
+
+
+@attrs.define(slots=True, kw_only=True)
+class CrmAccountTeamMember(Model):
+    """A CrmAccountTeamMember record (fields from https://github.com/MarkEstey/firehose-tap-saleslof..."""
+
+    schema_name: ClassVar[str] = "CrmAccountTeamMember"
+    _json_to_attr: ClassVar[dict[str, str]] = {
+        "account_access_level": "account_access_level",
+        "account_crm_id": "account_crm_id",
+        "crm_id": "crm_id",
+        "id": "id",
+        "team_member_role": "team_member_role",
+        "user_crm_id": "user_crm_id",
+        "user_crm_name": "user_crm_name",
+    }
+    #: example value 'full'; no enum stated
+    account_access_level: str | None = None
+    #: CRM account id, not a Salesloft id
+    account_crm_id: str | None = None
+    crm_id: str | None = None
+    #: tap does not mark it required
+    id: int | None = None
+    #: role name as text, not a ref
+    team_member_role: str | None = None
+    #: CRM user id
+    user_crm_id: str | None = None
+    user_crm_name: str | None = None
+
+
+def structure_crm_account_team_member(d: dict[str, Any]) -> CrmAccountTeamMember:
+    g = d.get
+    return CrmAccountTeamMember(
+        account_access_level=g("account_access_level"),
+        account_crm_id=g("account_crm_id"),
+        crm_id=g("crm_id"),
+        id=g("id"),
+        team_member_role=g("team_member_role"),
+        user_crm_id=g("user_crm_id"),
+        user_crm_name=g("user_crm_name"),
+        raw=d,
+    )
+
+
+@attrs.define(slots=True, kw_only=True)
+class DataControlRequest(Model):
+    """A DataControlRequest record (fields from https://developers.salesloft.com/docs/api/data-contr..."""
+
+    schema_name: ClassVar[str] = "DataControlRequest"
+    _json_to_attr: ClassVar[dict[str, str]] = {
+        "dry_run": "dry_run",
+        "events": "events",
+        "id": "id",
+        "metadata": "metadata",
+        "request_type": "request_type",
+        "team_id": "team_id",
+        "user_guid": "user_guid",
+    }
+    dry_run: bool | None = None
+    #: executions of the request; item fields not shown in sources seen
+    events: list[dict[str, Any]] | None = None
+    id: int | None = None
+    #: varies by request type
+    metadata: dict[str, Any] | None = None
+    #: no enum stated
+    request_type: str | None = None
+    #: target team
+    team_id: int | None = None
+    #: creator's guid
+    user_guid: str | None = None
+
+
+def structure_data_control_request(d: dict[str, Any]) -> DataControlRequest:
+    g = d.get
+    return DataControlRequest(
+        dry_run=g("dry_run"),
+        events=g("events"),
+        id=g("id"),
+        metadata=g("metadata"),
+        request_type=g("request_type"),
+        team_id=g("team_id"),
+        user_guid=g("user_guid"),
+        raw=d,
+    )
+
+
+@attrs.define(slots=True, kw_only=True)
+class EmailMissingTags(Model):
+    """EmailMissingTags: No source lists its fields: `id`, the timestamps, and the rest kept in `ext..."""
+
+    schema_name: ClassVar[str] = "EmailMissingTags"
+    _json_to_attr: ClassVar[dict[str, str]] = {
+        "created_at": "created_at",
+        "id": "id",
+        "updated_at": "updated_at",
+    }
+    created_at: datetime | None = None
+    id: int | None = None
+    updated_at: datetime | None = None
+
+
+def structure_email_missing_tags(d: dict[str, Any]) -> EmailMissingTags:
+    g = d.get
+    return EmailMissingTags(
+        created_at=to_datetime(g("created_at")),
+        id=g("id"),
+        updated_at=to_datetime(g("updated_at")),
+        raw=d,
+    )
+
+
+@attrs.define(slots=True, kw_only=True)
+class ExternalConfiguration(Model):
+    """An ExternalConfiguration record (fields from https://github.com/MarkEstey/firehose-tap-salesl..."""
+
+    schema_name: ClassVar[str] = "ExternalConfiguration"
+    _json_to_attr: ClassVar[dict[str, str]] = {
+        "deleted": "deleted",
+        "external_type": "external_type",
+        "id": "id",
+        "object_type": "object_type",
+        "source_id": "source_id",
+        "source_type": "source_type",
+    }
+    deleted: bool | None = None
+    #: name of the external system, e.g. zendesk
+    external_type: str | None = None
+    #: primary key; tap marks required
+    id: int | None = None
+    #: Salesloft object type, e.g. people
+    object_type: str | None = None
+    #: id of the owning integration, when applicable
+    source_id: int | None = None
+    #: owner of the configuration, e.g. integration
+    source_type: str | None = None
+
+
+def structure_external_configuration(d: dict[str, Any]) -> ExternalConfiguration:
+    g = d.get
+    return ExternalConfiguration(
+        deleted=g("deleted"),
+        external_type=g("external_type"),
+        id=g("id"),
+        object_type=g("object_type"),
+        source_id=g("source_id"),
+        source_type=g("source_type"),
+        raw=d,
+    )
+
+
+@attrs.define(slots=True, kw_only=True)
+class ExternalMapping(Model):
+    """An ExternalMapping record (fields from https://developer.salesloft.com/docs/api/external-mapp..."""
+
+    schema_name: ClassVar[str] = "ExternalMapping"
+    _json_to_attr: ClassVar[dict[str, str]] = {
+        "deleted": "deleted",
+        "external_id": "external_id",
+        "external_type": "external_type",
+        "id": "id",
+        "inserted_at": "inserted_at",
+        "object_id": "object_id",
+        "object_type": "object_type",
+        "tenant_id": "tenant_id",
+    }
+    deleted: bool | None = None
+    external_id: str | None = None
+    external_type: str | None = None
+    #: mapping id
+    id: int | None = None
+    #: doc types date; example is a plain date
+    inserted_at: date | None = None
+    #: Salesloft id of that object (bare id; target depends on object_type)
+    object_id: int | None = None
+    #: Salesloft object type, e.g. person
+    object_type: str | None = None
+    tenant_id: int | None = None
+
+
+def structure_external_mapping(d: dict[str, Any]) -> ExternalMapping:
+    g = d.get
+    return ExternalMapping(
+        deleted=g("deleted"),
+        external_id=g("external_id"),
+        external_type=g("external_type"),
+        id=g("id"),
+        inserted_at=to_date(g("inserted_at")),
+        object_id=g("object_id"),
+        object_type=g("object_type"),
+        tenant_id=g("tenant_id"),
+        raw=d,
+    )
+
+
+@attrs.define(slots=True, kw_only=True)
+class MeetingRescheduleLink(Model):
+    """MeetingRescheduleLink: No source lists its fields: `id`, the timestamps, and the rest kept in..."""
+
+    schema_name: ClassVar[str] = "MeetingRescheduleLink"
+    _json_to_attr: ClassVar[dict[str, str]] = {
+        "created_at": "created_at",
+        "id": "id",
+        "updated_at": "updated_at",
+    }
+    created_at: datetime | None = None
+    id: int | None = None
+    updated_at: datetime | None = None
+
+
+def structure_meeting_reschedule_link(d: dict[str, Any]) -> MeetingRescheduleLink:
+    g = d.get
+    return MeetingRescheduleLink(
+        created_at=to_datetime(g("created_at")),
+        id=g("id"),
+        updated_at=to_datetime(g("updated_at")),
+        raw=d,
+    )
+
+
+@attrs.define(slots=True, kw_only=True)
+class Opportunity(Model):
+    """An Opportunity record (fields from https://github.com/MarkEstey/firehose-tap-salesloft/blob/3..."""
+
+    schema_name: ClassVar[str] = "Opportunity"
+    _json_to_attr: ClassVar[dict[str, str]] = {
+        "account": "account",
+        "account_crm_id": "account_crm_id",
+        "account_name": "account_name",
+        "amount": "amount",
+        "close_date": "close_date",
+        "company_crm_id": "company_crm_id",
+        "created_at": "created_at",
+        "created_by_crm_id": "created_by_crm_id",
+        "created_date": "created_date",
+        "creator": "creator",
+        "crm_id": "crm_id",
+        "crm_last_updated_date": "crm_last_updated_date",
+        "crm_type": "crm_type",
+        "crm_url": "crm_url",
+        "currency_iso_code": "currency_iso_code",
+        "custom_fields": "custom_fields",
+        "id": "id",
+        "is_closed": "is_closed",
+        "is_won": "is_won",
+        "most_recent_cadence": "most_recent_cadence",
+        "most_recent_step": "most_recent_step",
+        "most_recent_step_account": "most_recent_step_account",
+        "most_recent_step_number": "most_recent_step_number",
+        "name": "name",
+        "opportunity_type": "opportunity_type",
+        "opportunity_window_person_id": "opportunity_window_person_id",
+        "opportunity_window_started_at": "opportunity_window_started_at",
+        "owner": "owner",
+        "owner_crm_id": "owner_crm_id",
+        "owner_crm_name": "owner_crm_name",
+        "probability": "probability",
+        "stage_name": "stage_name",
+        "tags": "tags",
+        "updated_at": "updated_at",
+    }
+    #: reference object {id, _href}
+    account: AccountRef | None = None
+    #: CRM id, not a Salesloft account id
+    account_crm_id: str | None = None
+    account_name: str | None = None
+    #: decimal amount carried as a string in both sources
+    amount: str | None = None
+    #: typed date-time in both sources despite the name
+    close_date: datetime | None = None
+    #: only in MCP schema, not in tap
+    company_crm_id: str | None = None
+    created_at: datetime | None = None
+    created_by_crm_id: str | None = None
+    #: creation time in the CRM
+    created_date: datetime | None = None
+    #: reference object {id, _href}
+    creator: UserRef | None = None
+    #: record id in the CRM
+    crm_id: str | None = None
+    crm_last_updated_date: datetime | None = None
+    #: MCP says always present, e.g. salesforce or hubspot
+    crm_type: str | None = None
+    #: sources say Salesforce only
+    crm_url: str | None = None
+    currency_iso_code: str | None = None
+    #: free-form map; only fields with values are returned
+    custom_fields: dict[str, Any] | None = None
+    #: primary key; tap marks required
+    id: int | None = None
+    is_closed: bool | None = None
+    is_won: bool | None = None
+    #: reference object {id, _href}
+    most_recent_cadence: CadenceRef | None = None
+    #: reference object {id, _href}
+    most_recent_step: StepRef | None = None
+    #: {id, _href}; tap example _href points to /v2/users, api-evangelist data model says accounts
+    most_recent_step_account: Ref | None = None
+    most_recent_step_number: int | None = None
+    name: str | None = None
+    opportunity_type: str | None = None
+    #: bare person id, not a ref object
+    opportunity_window_person_id: int | None = None
+    opportunity_window_started_at: datetime | None = None
+    #: reference object {id, _href}
+    owner: UserRef | None = None
+    owner_crm_id: str | None = None
+    owner_crm_name: str | None = None
+    #: string in both sources
+    probability: str | None = None
+    stage_name: str | None = None
+    tags: list[str] | None = None
+    #: tap replication key; tap marks required
+    updated_at: datetime | None = None
+
+
+def structure_opportunity(d: dict[str, Any]) -> Opportunity:
+    g = d.get
+    return Opportunity(
+        account=to_ref(g("account"), AccountRef),
+        account_crm_id=g("account_crm_id"),
+        account_name=g("account_name"),
+        amount=g("amount"),
+        close_date=to_datetime(g("close_date")),
+        company_crm_id=g("company_crm_id"),
+        created_at=to_datetime(g("created_at")),
+        created_by_crm_id=g("created_by_crm_id"),
+        created_date=to_datetime(g("created_date")),
+        creator=to_ref(g("creator"), UserRef),
+        crm_id=g("crm_id"),
+        crm_last_updated_date=to_datetime(g("crm_last_updated_date")),
+        crm_type=g("crm_type"),
+        crm_url=g("crm_url"),
+        currency_iso_code=g("currency_iso_code"),
+        custom_fields=g("custom_fields"),
+        id=g("id"),
+        is_closed=g("is_closed"),
+        is_won=g("is_won"),
+        most_recent_cadence=to_ref(g("most_recent_cadence"), CadenceRef),
+        most_recent_step=to_ref(g("most_recent_step"), StepRef),
+        most_recent_step_account=to_ref(g("most_recent_step_account"), Ref),
+        most_recent_step_number=g("most_recent_step_number"),
+        name=g("name"),
+        opportunity_type=g("opportunity_type"),
+        opportunity_window_person_id=g("opportunity_window_person_id"),
+        opportunity_window_started_at=to_datetime(g("opportunity_window_started_at")),
+        owner=to_ref(g("owner"), UserRef),
+        owner_crm_id=g("owner_crm_id"),
+        owner_crm_name=g("owner_crm_name"),
+        probability=g("probability"),
+        stage_name=g("stage_name"),
+        tags=g("tags"),
+        updated_at=to_datetime(g("updated_at")),
+        raw=d,
+    )
+
+
+@attrs.define(slots=True, kw_only=True)
+class OpportunityPerson(Model):
+    """An OpportunityPerson record (fields from https://github.com/MarkEstey/firehose-tap-salesloft/..."""
+
+    schema_name: ClassVar[str] = "OpportunityPerson"
+    _json_to_attr: ClassVar[dict[str, str]] = {
+        "created_at": "created_at",
+        "id": "id",
+        "opportunity_crm_id": "opportunity_crm_id",
+        "opportunity_id": "opportunity_id",
+        "person_crm_id": "person_crm_id",
+        "person_id": "person_id",
+        "updated_at": "updated_at",
+    }
+    created_at: datetime | None = None
+    #: primary key; tap marks required
+    id: int | None = None
+    opportunity_crm_id: str | None = None
+    #: bare id
+    opportunity_id: int | None = None
+    person_crm_id: str | None = None
+    #: bare id
+    person_id: int | None = None
+    #: tap replication key; tap marks required
+    updated_at: datetime | None = None
+
+
+def structure_opportunity_person(d: dict[str, Any]) -> OpportunityPerson:
+    g = d.get
+    return OpportunityPerson(
+        created_at=to_datetime(g("created_at")),
+        id=g("id"),
+        opportunity_crm_id=g("opportunity_crm_id"),
+        opportunity_id=g("opportunity_id"),
+        person_crm_id=g("person_crm_id"),
+        person_id=g("person_id"),
+        updated_at=to_datetime(g("updated_at")),
+        raw=d,
+    )
+
+
+@attrs.define(slots=True, kw_only=True)
+class OpportunityStage(Model):
+    """An OpportunityStage record (fields from https://github.com/MarkEstey/firehose-tap-salesloft/b..."""
+
+    schema_name: ClassVar[str] = "OpportunityStage"
+    _json_to_attr: ClassVar[dict[str, str]] = {
+        "active": "active",
+        "created_at": "created_at",
+        "id": "id",
+        "name": "name",
+        "order": "order",
+        "updated_at": "updated_at",
+    }
+    active: bool | None = None
+    created_at: datetime | None = None
+    #: primary key; tap marks required
+    id: int | None = None
+    name: str | None = None
+    #: sort position of the stage
+    order: int | None = None
+    #: tap replication key; tap marks required
+    updated_at: datetime | None = None
+
+
+def structure_opportunity_stage(d: dict[str, Any]) -> OpportunityStage:
+    g = d.get
+    return OpportunityStage(
+        active=g("active"),
+        created_at=to_datetime(g("created_at")),
+        id=g("id"),
+        name=g("name"),
+        order=g("order"),
+        updated_at=to_datetime(g("updated_at")),
+        raw=d,
+    )
+
+
+@attrs.define(slots=True, kw_only=True)
+class PlayRegistration(Model):
+    """A PlayRegistration record (fields from https://github.com/MarkEstey/firehose-tap-salesloft/bl..."""
+
+    schema_name: ClassVar[str] = "PlayRegistration"
+    _json_to_attr: ClassVar[dict[str, str]] = {
+        "attributes": "attributes",
+        "created_at": "created_at",
+        "description": "description",
+        "enabled_at": "enabled_at",
+        "id": "id",
+        "identifier": "identifier",
+        "indicators": "indicators",
+        "integration": "integration",
+        "label": "label",
+        "name": "name",
+        "owner_tenant_id": "owner_tenant_id",
+        "owner_user_guid": "owner_user_guid",
+        "signal_registration": "signal_registration",
+        "signal_type": "signal_type",
+        "state": "state",
+    }
+    #: task definition, e.g. task_type and localized subject
+    attributes: dict[str, Any] | None = None
+    #: tap types date; its description says timestamp
+    created_at: date | None = None
+    #: map of locale to text
+    description: dict[str, Any] | None = None
+    #: tap types date; its description says timestamp
+    enabled_at: date | None = None
+    #: primary key; tap marks required
+    id: int | None = None
+    identifier: str | None = None
+    #: indicator keys from the signal registration
+    indicators: list[str] | None = None
+    #: {id, _href} per tap example
+    integration: Ref | None = None
+    #: map of locale to text
+    label: dict[str, Any] | None = None
+    #: map of locale to text
+    name: dict[str, Any] | None = None
+    owner_tenant_id: int | None = None
+    #: guid
+    owner_user_guid: str | None = None
+    #: tap example uses key 'href', not '_href'
+    signal_registration: SignalRegistrationRef | None = None
+    signal_type: str | None = None
+    state: str | None = None
+
+
+def structure_play_registration(d: dict[str, Any]) -> PlayRegistration:
+    g = d.get
+    return PlayRegistration(
+        attributes=g("attributes"),
+        created_at=to_date(g("created_at")),
+        description=g("description"),
+        enabled_at=to_date(g("enabled_at")),
+        id=g("id"),
+        identifier=g("identifier"),
+        indicators=g("indicators"),
+        integration=to_ref(g("integration"), Ref),
+        label=g("label"),
+        name=g("name"),
+        owner_tenant_id=g("owner_tenant_id"),
+        owner_user_guid=g("owner_user_guid"),
+        signal_registration=to_ref(g("signal_registration"), SignalRegistrationRef),
+        signal_type=g("signal_type"),
+        state=g("state"),
+        raw=d,
+    )
+
+
+@attrs.define(slots=True, kw_only=True)
+class Profile(Model):
+    """Profile: No source lists its fields: `id`, the timestamps, and the rest kept in `extra`."""
+
+    schema_name: ClassVar[str] = "Profile"
+    _json_to_attr: ClassVar[dict[str, str]] = {
+        "created_at": "created_at",
+        "id": "id",
+        "updated_at": "updated_at",
+    }
+    created_at: datetime | None = None
+    id: int | None = None
+    updated_at: datetime | None = None
+
+
+def structure_profile(d: dict[str, Any]) -> Profile:
+    g = d.get
+    return Profile(
+        created_at=to_datetime(g("created_at")),
+        id=g("id"),
+        updated_at=to_datetime(g("updated_at")),
+        raw=d,
+    )
+
+
+@attrs.define(slots=True, kw_only=True)
+class Signal(Model):
+    """Signal: No source lists its fields: `id`, the timestamps, and the rest kept in `extra`."""
+
+    schema_name: ClassVar[str] = "Signal"
+    _json_to_attr: ClassVar[dict[str, str]] = {
+        "created_at": "created_at",
+        "id": "id",
+        "updated_at": "updated_at",
+    }
+    created_at: datetime | None = None
+    id: int | None = None
+    updated_at: datetime | None = None
+
+
+def structure_signal(d: dict[str, Any]) -> Signal:
+    g = d.get
+    return Signal(
+        created_at=to_datetime(g("created_at")),
+        id=g("id"),
+        updated_at=to_datetime(g("updated_at")),
+        raw=d,
+    )
+
+
+@attrs.define(slots=True, kw_only=True)
+class SignalRegistration(Model):
+    """A SignalRegistration record (fields from https://developer.salesloft.com/docs/api/integration..."""
+
+    schema_name: ClassVar[str] = "SignalRegistration"
+    _json_to_attr: ClassVar[dict[str, str]] = {
+        "attribution": "attribution",
+        "created_at": "created_at",
+        "data_shape": "data_shape",
+        "description": "description",
+        "globally_installed_at": "globally_installed_at",
+        "id": "id",
+        "indicators": "indicators",
+        "integration": "integration",
+        "integration_slug": "integration_slug",
+        "owner_user_guid": "owner_user_guid",
+        "signal_name": "signal_name",
+        "type": "type",
+        "updated_at": "updated_at",
+    }
+    #: e.g. person, tracked_email_content
+    attribution: list[str] | None = None
+    #: tap types string
+    created_at: datetime | None = None
+    #: JSON-schema-like map of the signal data
+    data_shape: dict[str, Any] | None = None
+    #: map of locale to text
+    description: dict[str, Any] | None = None
+    #: tap types string
+    globally_installed_at: datetime | None = None
+    #: primary key; tap marks required
+    id: int | None = None
+    #: item fields from the official example; example was cut off, more keys may exist
+    indicators: list[dict[str, Any]] | None = None
+    #: {id, _href}; tap types it as a free object
+    integration: Ref | None = None
+    integration_slug: str | None = None
+    #: guid
+    owner_user_guid: str | None = None
+    #: tap only
+    signal_name: str | None = None
+    #: signal type, e.g. video_watched
+    type: str | None = None
+    #: tap only (replication key, marked required there); missing from the official field list, so n...
+    updated_at: datetime | None = None
+
+
+def structure_signal_registration(d: dict[str, Any]) -> SignalRegistration:
+    g = d.get
+    return SignalRegistration(
+        attribution=g("attribution"),
+        created_at=to_datetime(g("created_at")),
+        data_shape=g("data_shape"),
+        description=g("description"),
+        globally_installed_at=to_datetime(g("globally_installed_at")),
+        id=g("id"),
+        indicators=g("indicators"),
+        integration=to_ref(g("integration"), Ref),
+        integration_slug=g("integration_slug"),
+        owner_user_guid=g("owner_user_guid"),
+        signal_name=g("signal_name"),
+        type=g("type"),
+        updated_at=to_datetime(g("updated_at")),
+        raw=d,
+    )
+
+
+@attrs.define(slots=True, kw_only=True)
+class TaskCounts(Model):
+    """TaskCounts: No source lists its fields: `id`, the timestamps, and the rest kept in `extra`."""
+
+    schema_name: ClassVar[str] = "TaskCounts"
+    _json_to_attr: ClassVar[dict[str, str]] = {
+        "created_at": "created_at",
+        "id": "id",
+        "updated_at": "updated_at",
+    }
+    created_at: datetime | None = None
+    id: int | None = None
+    updated_at: datetime | None = None
+
+
+def structure_task_counts(d: dict[str, Any]) -> TaskCounts:
+    g = d.get
+    return TaskCounts(
+        created_at=to_datetime(g("created_at")),
+        id=g("id"),
+        updated_at=to_datetime(g("updated_at")),
+        raw=d,
+    )
+
+
+@attrs.define(slots=True, kw_only=True)
+class Transcription(Model):
+    """A Transcription record (fields from https://developer.salesloft.com/docs/api/conversations-tr..."""
+
+    schema_name: ClassVar[str] = "Transcription"
+    _json_to_attr: ClassVar[dict[str, str]] = {
+        "conversation": "conversation",
+        "created_at": "created_at",
+        "id": "id",
+        "language_code": "language_code",
+        "transcription_artifact": "transcription_artifact",
+        "transcription_sentences": "transcription_sentences",
+        "updated_at": "updated_at",
+    }
+    #: {id, _href}; id is a string (uuid)
+    conversation: ConversationRef | None = None
+    created_at: datetime | None = None
+    #: official doc marks required
+    id: str | None = None
+    #: BCP-47 code
+    language_code: str | None = None
+    #: {id, _href}
+    transcription_artifact: Ref | None = None
+    #: {id, _href}
+    transcription_sentences: Ref | None = None
+    #: MarkEstey tap replication key; tap marks required
+    updated_at: datetime | None = None
+
+
+def structure_transcription(d: dict[str, Any]) -> Transcription:
+    g = d.get
+    return Transcription(
+        conversation=to_ref(g("conversation"), ConversationRef),
+        created_at=to_datetime(g("created_at")),
+        id=g("id"),
+        language_code=g("language_code"),
+        transcription_artifact=to_ref(g("transcription_artifact"), Ref),
+        transcription_sentences=to_ref(g("transcription_sentences"), Ref),
+        updated_at=to_datetime(g("updated_at")),
+        raw=d,
+    )
+
+
+@attrs.define(slots=True, kw_only=True)
+class TranscriptionArtifact(Model):
+    """A TranscriptionArtifact record (fields from https://developer.salesloft.com/docs/api/conversa..."""
+
+    schema_name: ClassVar[str] = "TranscriptionArtifact"
+    _json_to_attr: ClassVar[dict[str, str]] = {
+        "content_type": "content_type",
+        "conversation": "conversation",
+        "created_at": "created_at",
+        "id": "id",
+        "language_code": "language_code",
+        "updated_at": "updated_at",
+        "url": "url",
+    }
+    content_type: str | None = None
+    #: {id, _href}
+    conversation: ConversationRef | None = None
+    created_at: datetime | None = None
+    #: transcription id; official doc marks required
+    id: str | None = None
+    language_code: str | None = None
+    updated_at: datetime | None = None
+    #: signed URL to the transcript file
+    url: str | None = None
+
+
+def structure_transcription_artifact(d: dict[str, Any]) -> TranscriptionArtifact:
+    g = d.get
+    return TranscriptionArtifact(
+        content_type=g("content_type"),
+        conversation=to_ref(g("conversation"), ConversationRef),
+        created_at=to_datetime(g("created_at")),
+        id=g("id"),
+        language_code=g("language_code"),
+        updated_at=to_datetime(g("updated_at")),
+        url=g("url"),
+        raw=d,
+    )
+
+
+@attrs.define(slots=True, kw_only=True)
+class TranscriptionSentence(Model):
+    """A TranscriptionSentence record (fields from https://github.com/dext/tap-salesloft/blob/d53b5c..."""
+
+    schema_name: ClassVar[str] = "TranscriptionSentence"
+    _json_to_attr: ClassVar[dict[str, str]] = {
+        "conversation": "conversation",
+        "end_time": "end_time",
+        "id": "id",
+        "order_number": "order_number",
+        "recording_attendee_id": "recording_attendee_id",
+        "start_time": "start_time",
+        "text": "text",
+    }
+    #: {id, _href}
+    conversation: ConversationRef | None = None
+    #: same unit question as start_time
+    end_time: float | None = None
+    #: same value for every sentence of a transcription (per dext tap)
+    id: str | None = None
+    #: dext tap: missing in older data
+    order_number: int | None = None
+    #: speaker; matches attendees[].id on the extensive conversation
+    recording_attendee_id: str | None = None
+    #: unit not documented; one third-party probe reports seconds as a float
+    start_time: float | None = None
+    text: str | None = None
+
+
+def structure_transcription_sentence(d: dict[str, Any]) -> TranscriptionSentence:
+    g = d.get
+    return TranscriptionSentence(
+        conversation=to_ref(g("conversation"), ConversationRef),
+        end_time=g("end_time"),
+        id=g("id"),
+        order_number=g("order_number"),
+        recording_attendee_id=g("recording_attendee_id"),
+        start_time=g("start_time"),
+        text=g("text"),
+        raw=d,
+    )
+
+
 MODELS: dict[str, type[Model]] = {
     "Account": Account,
     "AccountStage": AccountStage,
@@ -3794,6 +4923,29 @@ MODELS: dict[str, type[Model]] = {
     "TeamTemplateAttachment": TeamTemplateAttachment,
     "TeamTemplateCounts": TeamTemplateCounts,
     "User": User,
+    "AccountTeamMemberRole": AccountTeamMemberRole,
+    "BulkRescheduleTasks": BulkRescheduleTasks,
+    "CadenceStats": CadenceStats,
+    "Conversation": Conversation,
+    "ConversationExtensive": ConversationExtensive,
+    "ConversationRecording": ConversationRecording,
+    "CrmAccountTeamMember": CrmAccountTeamMember,
+    "DataControlRequest": DataControlRequest,
+    "EmailMissingTags": EmailMissingTags,
+    "ExternalConfiguration": ExternalConfiguration,
+    "ExternalMapping": ExternalMapping,
+    "MeetingRescheduleLink": MeetingRescheduleLink,
+    "Opportunity": Opportunity,
+    "OpportunityPerson": OpportunityPerson,
+    "OpportunityStage": OpportunityStage,
+    "PlayRegistration": PlayRegistration,
+    "Profile": Profile,
+    "Signal": Signal,
+    "SignalRegistration": SignalRegistration,
+    "TaskCounts": TaskCounts,
+    "Transcription": Transcription,
+    "TranscriptionArtifact": TranscriptionArtifact,
+    "TranscriptionSentence": TranscriptionSentence,
 }
 
 STRUCTURE: dict[type[Model], Callable[[dict[str, Any]], Model]] = {
@@ -3866,4 +5018,27 @@ STRUCTURE: dict[type[Model], Callable[[dict[str, Any]], Model]] = {
     TeamTemplateAttachment: structure_team_template_attachment,
     TeamTemplateCounts: structure_team_template_counts,
     User: structure_user,
+    AccountTeamMemberRole: structure_account_team_member_role,
+    BulkRescheduleTasks: structure_bulk_reschedule_tasks,
+    CadenceStats: structure_cadence_stats,
+    Conversation: structure_conversation,
+    ConversationExtensive: structure_conversation_extensive,
+    ConversationRecording: structure_conversation_recording,
+    CrmAccountTeamMember: structure_crm_account_team_member,
+    DataControlRequest: structure_data_control_request,
+    EmailMissingTags: structure_email_missing_tags,
+    ExternalConfiguration: structure_external_configuration,
+    ExternalMapping: structure_external_mapping,
+    MeetingRescheduleLink: structure_meeting_reschedule_link,
+    Opportunity: structure_opportunity,
+    OpportunityPerson: structure_opportunity_person,
+    OpportunityStage: structure_opportunity_stage,
+    PlayRegistration: structure_play_registration,
+    Profile: structure_profile,
+    Signal: structure_signal,
+    SignalRegistration: structure_signal_registration,
+    TaskCounts: structure_task_counts,
+    Transcription: structure_transcription,
+    TranscriptionArtifact: structure_transcription_artifact,
+    TranscriptionSentence: structure_transcription_sentence,
 }

@@ -20,6 +20,7 @@ __all__ = [
     "ActionRef",
     "CadenceRef",
     "CallRef",
+    "ConversationRef",
     "CrmActivityRef",
     "EmailRef",
     "EmailTemplateRef",
@@ -27,14 +28,17 @@ __all__ = [
     "ImportRef",
     "MimeEmailPayloadRef",
     "NoteRef",
+    "OpportunityRef",
     "PersonRef",
     "PersonStageRef",
     "PhoneNumberAssignmentRef",
     "Ref",
+    "SignalRegistrationRef",
     "StepRef",
     "TaskRef",
     "TeamRef",
     "TeamTemplateRef",
+    "TranscriptionRef",
     "UserRef",
 ]
 
@@ -159,3 +163,23 @@ class TeamTemplateRef(Ref):
 class UserRef(Ref):
     __slots__ = ()
     resource = "users"
+
+
+class ConversationRef(Ref):
+    __slots__ = ()
+    resource = "conversations"
+
+
+class OpportunityRef(Ref):
+    __slots__ = ()
+    resource = "opportunities"
+
+
+class SignalRegistrationRef(Ref):
+    __slots__ = ()
+    resource = "signal_registrations"
+
+
+class TranscriptionRef(Ref):
+    __slots__ = ()
+    resource = "transcriptions"

@@ -3,19 +3,22 @@
 Needs the ``redis`` extra (``pip install 'salesloft-async[redis]'``).  Keys are named per team, with
 the team in a Redis Cluster hash tag so that one script's keys always share a slot:
 
-    salesloft:{<team>}:budget          the budget (plus :q, :qi, :costs, :seq beside it)
+    salesloft:{<team>}:budget          the budget (plus :q, :qi, :costs, :fly, :seq beside it)
     salesloft:{<team>}:token:<user>    one user's OAuth token (plus :lock beside it)
 """
 
 from __future__ import annotations
 
-from .budget import RedisBudget, RedisReservation
+from ._compat import RedisKeyError
+from .budget import RedisBudget, RedisReservation, SharedBudgetStats
 from .tokens import RedisTokenStore
 
 __all__ = [
     "RedisBudget",
+    "RedisKeyError",
     "RedisReservation",
     "RedisTokenStore",
+    "SharedBudgetStats",
     "budget_key",
     "token_key",
 ]

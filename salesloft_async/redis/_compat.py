@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError
@@ -9,7 +10,13 @@ from ..errors import ConfigurationError
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-__all__ = ["connect", "redis_errors", "text"]
+__all__ = ["RedisKeyError", "connect", "key_errors", "redis_errors", "text", "wrong_type"]
+
+
+class RedisKeyError(ConfigurationError):
+    """A Redis key this package keeps its state under holds something else (another program
+    uses the same name): the message names the key to delete or rename."""
+
 
 _MISSING = (
     "salesloft_async.redis needs redis-py (the asyncio client):"
@@ -45,6 +52,34 @@ def redis_errors() -> tuple[type[BaseException], ...]:
 
     # ReadOnlyError: a failover left us talking to a replica, which cannot run the scripts.
     return (exc.ConnectionError, exc.TimeoutError, exc.ReadOnlyError, OSError, TimeoutError)
+
+
+def key_errors() -> type[BaseException]:
+    """What redis-py raises when Redis refuses a command (a WRONGTYPE among others)."""
+    _import()
+    import redis.exceptions as exc
+
+    return exc.ResponseError
+
+
+async def wrong_type(redis: Redis, exc: BaseException, keys: Mapping[str, str], owner: str) -> str:
+    """The message for a WRONGTYPE answer: which of `keys` (name -> the type `owner` keeps
+    there) holds another type, and what to do.  Re-raises `exc` when it is another refusal."""
+    if "WRONGTYPE" not in str(exc):
+        raise exc
+    for key, kind in keys.items():
+        try:
+            found = text(await redis.type(key))
+        except Exception:  # the message below still says what to do
+            break
+        if found not in (kind, "none"):
+            return (
+                f"Redis key {key!r} holds a {found}, not the {kind} {owner} keeps there (another"
+                f" program uses the same name?): delete or rename it (redis-cli DEL {key}), or"
+                " give this one another key"
+            )
+    names = ", ".join(repr(key) for key in keys)
+    return f"one of the Redis keys of {owner} ({names}) holds another type: delete or rename it"
 
 
 def text(value: Any) -> str | None:

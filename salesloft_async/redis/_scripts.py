@@ -96,7 +96,8 @@ local ws = roll()
 
 #: KEYS: K, K:q, K:qi, K:costs, K:fly, K:seq.  ARGV: now, limit, window, inflight ttl, id,
 #: predicted cost, lane ("i"|"b"), bulk reserve (cost units bulk may not touch), cost key,
-#: stale (s), probe timeout (s).  Returns {1, ws, is_probe, cost, remaining, seq, grant time}
+#: stale (s), probe timeout (s), max pause (s).  Returns {1, ws, is_probe, cost, remaining, seq,
+#: grant time}
 #: when granted, {0, reason, wait, cost} otherwise (reason: paused|probe|doubt|budget).
 BUDGET_RESERVE = (
     _COMMON
@@ -104,6 +105,7 @@ BUDGET_RESERVE = (
 local id, lane = ARGV[5], ARGV[7]
 local bulk_reserve, ckey = tonumber(ARGV[8]), ARGV[9]
 local stale, probe_timeout = tonumber(ARGV[10]), tonumber(ARGV[11])
+local max_pause = tonumber(ARGV[12])
 local cost = tonumber(ARGV[6])
 if ckey ~= '' then
   local learned = redis.call('HGET', KEYS[4], ckey)
@@ -124,13 +126,18 @@ local function dequeue()
   redis.call('ZREM', Q, id)
   redis.call('HDEL', QI, id)
 end
+-- Waiting renews only the queue's keys: the state K lives on by real traffic (grants, answers),
+-- not by waiters asking again.
 local function waiting(reason, wait)
   enqueue()
-  redis.call('EXPIRE', K, ttl)
   return {0, reason, fmt(math.max(wait, 0)), tostring(cost)}
 end
 
 local pause = num('pause', 0)
+if pause > now + max_pause then
+  pause = now + max_pause  -- stored by an older client, or against the rules: never longer
+  redis.call('HSET', K, 'pause', fmt(pause))
+end
 if now < pause then return waiting('paused', pause - now) end
 
 local probe = redis.call('HGET', K, 'probe') or ''
@@ -199,7 +206,7 @@ return {1, fmt(ws), is_probe, tostring(cost), tostring(left), seq, fmt(now)}
 
 #: KEYS: K, K:q, K:qi, K:costs, K:fly, K:seq.  ARGV: now, limit, window, inflight ttl, id,
 #: reserved cost, reserved window start, is_probe, status, actual cost ("" unknown), remaining
-#: ("" unknown), retry-after seconds ("" none), cost key, grant seq, grant time.
+#: ("" unknown), retry-after seconds ("" none), cost key, grant seq, grant time, max pause (s).
 #: Returns {remaining believed, paused until, ws}.
 BUDGET_SETTLE = (
     _COMMON
@@ -208,6 +215,11 @@ local id, reserved, res_ws = ARGV[5], tonumber(ARGV[6]), ARGV[7]
 local is_probe, status = ARGV[8] == '1', tonumber(ARGV[9])
 local actual, remaining, retry_after = tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12])
 local ckey, seq, granted = ARGV[13], tonumber(ARGV[14]), ARGV[15]
+local max_pause = tonumber(ARGV[16])
+if retry_after and not (retry_after >= 0 and retry_after <= max_pause) then
+  -- not a number, negative or beyond the cap: the cap where it is a number, absent otherwise
+  if retry_after > max_pause then retry_after = max_pause else retry_after = nil end
+end
 local same = res_ws == fmt(ws)
 
 local inflight = num('inflight', 0)
@@ -232,6 +244,7 @@ if status == 429 then
   else
     untill = now          -- a verdict on a window already over: only probe before going on
   end
+  untill = math.min(untill, now + max_pause)
   if untill > num('pause', 0) then redis.call('HSET', K, 'pause', fmt(untill)) end
   if same and not retry_after then spent = limit end
   redis.call('HSET', K, 'spent', spent, 'probe', 'need')

@@ -41,19 +41,25 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ..budget import BudgetStats, CostBudget, Settlement, report_settle
+from ..budget import (
+    BudgetStats,
+    CostBudget,
+    Settlement,
+    default_max_pause,
+    read_retry_after,
+    report_settle,
+)
 from ..costs import Reading, cost_key, estimate_cost
 from ..errors import ConfigurationError
-from ..headers import header, int_header
+from ..headers import int_header
 from ..hooks import BudgetHook, Lane, Reservation
-from ..retry import parse_retry_after
-from ._compat import connect, redis_errors, text
+from ._compat import RedisKeyError, connect, key_errors, redis_errors, text, wrong_type
 from ._scripts import BUDGET_RELEASE, BUDGET_RESERVE, BUDGET_SETTLE, BUDGET_STATS
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-__all__ = ["RedisBudget", "RedisReservation"]
+__all__ = ["RedisBudget", "RedisReservation", "SharedBudgetStats"]
 
 log = logging.getLogger("salesloft_async.redis")
 
@@ -78,6 +84,89 @@ class RedisReservation:
     local: Reservation | None = None
     waited: float = 0.0
     done: bool = False
+
+
+@attrs.frozen
+class SharedBudgetStats:
+    """The team-wide budget as Redis holds it: what `RedisBudget.shared_stats` returns.
+
+    Times are epoch seconds on Redis's clock.  The counters run from when the key was created
+    (or last expired after `10 x window` without traffic).
+    """
+
+    #: Redis's clock when this was read
+    now: float
+    #: start of the current shared window (None before the first request)
+    window_start: float | None
+    #: where windows begin, modulo the window length, as learned from the server's resets
+    phase: float
+    #: cost charged in the current window, requests in flight included: a lower bound on what
+    #: the server has counted
+    spent: int
+    #: the working estimate of the window's spend, counting requests in flight that the server
+    #: had most likely not counted when it last answered (None until an answer said)
+    likely_spent: int | None
+    #: cost granted in an earlier window and still in flight when the current one began
+    carried: int
+    #: cost of granted requests not yet answered
+    in_flight: int
+    #: every worker waits until then after a 429 (None when not paused)
+    paused_until: float | None
+    #: "none", "needed" (the next grant probes) or "out" (a probe is on its way)
+    probe: str
+    #: when an unanswered probe is given up (None when no probe is out)
+    probe_deadline: float | None
+    #: the server's latest ``x-ratelimit-remaining-minute`` in this window (None when none yet)
+    server_remaining: int | None
+    #: tickets of waiting requests, from every process
+    queued: int
+    #: cost the server charged for answered requests
+    cost: int
+    #: answered requests (429s excluded)
+    requests: int
+    #: grants made
+    grants: int
+    #: 429 answers
+    rate_limited: int
+    #: windows begun early because the server's remaining count jumped back up
+    window_jumps: int
+
+    @classmethod
+    def from_reply(cls, reply: list[Any]) -> SharedBudgetStats:
+        """From the stats script's flat field/value list (the fields of `_scripts`' hash)."""
+        flat = [text(v) or "" for v in reply]
+        raw = dict(zip(flat[::2], flat[1::2], strict=True))
+
+        def num(name: str) -> float | None:
+            try:
+                return float(raw[name])
+            except (KeyError, ValueError):
+                return None
+
+        def count(name: str) -> int:
+            return int(num(name) or 0)
+
+        probe = raw.get("probe", "")
+        pause = num("pause")
+        return cls(
+            now=num("now") or 0.0,
+            window_start=num("ws"),
+            phase=num("phase") or 0.0,
+            spent=count("spent"),
+            likely_spent=None if num("doubt") is None else count("doubt"),
+            carried=count("carry"),
+            in_flight=count("inflight"),
+            paused_until=pause if pause and pause > (num("now") or 0.0) else None,
+            probe={"": "none", "need": "needed"}.get(probe, "out"),
+            probe_deadline=num("probe_dl") if probe not in ("", "need") else None,
+            server_remaining=None if num("obs_rem") is None else count("obs_rem"),
+            queued=count("queued"),
+            cost=count("cost"),
+            requests=count("requests"),
+            grants=count("grants"),
+            rate_limited=count("r429"),
+            window_jumps=count("jumps"),
+        )
 
 
 @attrs.define
@@ -107,16 +196,36 @@ class RedisBudget:
     """Implements `salesloft_async.hooks.BudgetHook` with the state in Redis.
 
     The same constructor and behaviour as `CostBudget` where they make sense across processes
-    (`limit`, `window`, `reserve_share`, `reading`, `on_settle`, `stats`), plus:
+    (`limit`, `window`, `reserve_share`, `reading`, `on_settle`, `stats`).
 
-    `key`: e.g. ``budget_key(team)`` -> ``salesloft:{team}:budget``; every worker of the team uses
-    the same key, limit and window.  `fallback_share`: share of the limit the local fallback may
-    spend while Redis is down (1/expected processes keeps the team under its limit).
-    `op_timeout`: seconds one Redis call may take before Redis counts as down.  `max_poll` and
-    `probe_poll`: the longest sleep of a waiter before it asks Redis again, in general and while a
-    probe is out.  `stale`: seconds after which the ticket of a waiter that stopped asking is
-    dropped.  `inflight_ttl`: seconds after which a grant never settled (its process died) stops
-    counting.  `now`: tests only, a time override passed to the scripts instead of Redis TIME.
+    :param redis: a ``redis.asyncio`` client, or a ``redis://`` URL to open one from.
+    :param key: e.g. ``budget_key(team)`` -> ``salesloft:{team}:budget``; every worker of the team
+        uses the same key, limit and window.
+    :param limit: cost per window (Salesloft: 600, changeable per customer).
+    :param window: window length in seconds (Salesloft: 60).
+    :param reserve_share: share of the window that ``lane="bulk"`` requests may not spend.
+    :param reading: which deep-page table to predict with before costs are learned.
+    :param on_settle: called with a `Settlement` after every answered request.
+    :param fallback_share: share of the limit the local fallback may spend while Redis is down
+        (1/expected processes keeps the team under its limit).
+    :param fallback: the budget used while Redis is down (default: a `CostBudget` holding
+        `fallback_share` of the limit, built at the first outage).
+    :param retry_interval: seconds between tries of Redis during an outage.
+    :param op_timeout: seconds one Redis call may take before Redis counts as down.
+    :param max_poll: the longest sleep of a waiter before it asks Redis again.
+    :param probe_poll: the same, while a probe's answer is due.
+    :param stale: seconds after which the ticket of a waiter that stopped asking is dropped
+        (default: 8 polls, at least 2 s).
+    :param probe_timeout: seconds after which a probe that was never settled (its process died)
+        lets another probe go.
+    :param inflight_ttl: seconds after which a grant never settled (its process died) stops
+        counting.
+    :param max_pause: the longest a 429 pauses every worker, whatever the server's
+        ``Retry-After`` says (default: one window plus a tenth, at least 1 s); the scripts enforce
+        it on the stored pause too.
+    :param sleep: how a waiter sleeps between polls (default `asyncio.sleep`).
+    :param wall_clock: epoch seconds, to read a ``Retry-After`` given as a date.
+    :param now: tests only, a time override passed to the scripts instead of Redis TIME.
     """
 
     handles_rate_limit = True
@@ -140,6 +249,7 @@ class RedisBudget:
         stale: float | None = None,
         probe_timeout: float = 10.0,
         inflight_ttl: float = 120.0,
+        max_pause: float | None = None,
         sleep: Sleep = asyncio.sleep,
         wall_clock: Callable[[], float] = time.time,
         now: Callable[[], float | None] = lambda: None,
@@ -167,17 +277,30 @@ class RedisBudget:
         self.stale = stale if stale is not None else max(2.0, 8 * max_poll)
         self.probe_timeout = probe_timeout
         self.inflight_ttl = inflight_ttl
+        self.max_pause = default_max_pause(window) if max_pause is None else max_pause
+        if not 0 < self.max_pause < math.inf:
+            raise ConfigurationError(f"max_pause must be a positive number, got {max_pause!r}")
         self.sleep = sleep
         self.wall_clock = wall_clock
         #: tests only: a time override (epoch seconds) passed to every script instead of TIME
         self.now = now
         self._n = _Counters()
-        self._keys = [key, f"{key}:q", f"{key}:qi", f"{key}:costs", f"{key}:fly", f"{key}:seq"]
+        #: every key of the budget, and what it holds (see `_scripts`): a WRONGTYPE names one
+        self._types = {
+            key: "hash",
+            f"{key}:q": "zset",
+            f"{key}:qi": "hash",
+            f"{key}:costs": "hash",
+            f"{key}:fly": "zset",
+            f"{key}:seq": "string",
+        }
+        self._keys = list(self._types)
         self._reserve = self.redis.register_script(BUDGET_RESERVE)
         self._settle = self.redis.register_script(BUDGET_SETTLE)
         self._release = self.redis.register_script(BUDGET_RELEASE)
         self._stats = self.redis.register_script(BUDGET_STATS)
         self._unreachable = redis_errors()
+        self._refused = key_errors()
         self._gates: dict[str, asyncio.Lock] = {}
         self._pending: set[asyncio.Task[None]] = set()
         self._urgent: set[asyncio.Task[None]] = set()
@@ -298,7 +421,7 @@ class RedisBudget:
         remaining = int_header(headers, "x-ratelimit-remaining-minute")
         cost = 0 if status == 429 else (actual if actual is not None else res.cost)
         self._n.spent += cost
-        retry_after = parse_retry_after(header(headers, "retry-after"), self.wall_clock())
+        retry_after = read_retry_after(headers, self.wall_clock(), self.max_pause)
         args = [
             *self._base_args(),
             res.id,
@@ -312,6 +435,7 @@ class RedisBudget:
             res.cost_key,
             res.seq,
             res.granted,
+            f"{self.max_pause:.6f}",
         ]
         task = self._spawn(self._run_settle(args, res, status, cost, remaining))
         if status == 429:
@@ -385,17 +509,9 @@ class RedisBudget:
         while self._pending:
             await asyncio.gather(*list(self._pending), return_exceptions=True)
 
-    async def shared_stats(self) -> dict[str, float]:
-        """The team-wide state and counters as Redis holds them (cost, requests, r429, ...)."""
-        reply = await self._call(self._stats, self._base_args())
-        flat = [text(v) or "" for v in reply]
-        out: dict[str, float] = {}
-        for name, value in zip(flat[::2], flat[1::2], strict=True):
-            try:
-                out[name] = float(value)
-            except ValueError:
-                continue
-        return out
+    async def shared_stats(self) -> SharedBudgetStats:
+        """The team-wide state and counters, as Redis holds them, for every worker together."""
+        return SharedBudgetStats.from_reply(await self._call(self._stats, self._base_args()))
 
     async def reset(self) -> None:
         """Forget the shared state (tests, or after changing the limit): deletes every key."""
@@ -423,6 +539,7 @@ class RedisBudget:
             res.cost_key,
             f"{self.stale:.6f}",
             f"{self.probe_timeout:.6f}",
+            f"{self.max_pause:.6f}",
         ]
 
     async def _call(self, script: Any, args: list[Any]) -> Any:
@@ -434,6 +551,9 @@ class RedisBudget:
         except self._unreachable as exc:
             self._enter_outage(exc)
             raise
+        except self._refused as exc:
+            why = await wrong_type(self.redis, exc, self._types, "RedisBudget")
+            raise RedisKeyError(why) from None
         # Only a call sent after the outage began proves Redis is back (an answer that was
         # already on its way when Redis died proves nothing).
         if self._down_since is not None and issued >= self._down_since:

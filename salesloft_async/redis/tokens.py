@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ..auth.errors import TokenStoreError
 from ..auth.token import Token
 from ..errors import ConfigurationError
-from ._compat import connect, redis_errors, text
+from ._compat import connect, key_errors, redis_errors, text, wrong_type
 from ._scripts import TOKEN_CAS
 
 if TYPE_CHECKING:
@@ -35,10 +35,14 @@ log = logging.getLogger("salesloft_async.redis")
 class RedisTokenStore:
     """Implements `salesloft_async.auth.TokenStore` in Redis.
 
-    `key`: e.g. ``token_key(team, user)`` -> ``salesloft:{team}:token:{user}``; the lock is
-    ``<key>:lock``.  `lock_ttl`: seconds a lock survives its holder's death; keep it above the
-    OAuth app's token request timeout (30 s by default).  `lock_wait`: how long `lock()` waits
-    for another holder before giving up (default: long enough for a dead holder's TTL to run out).
+    :param redis: a ``redis.asyncio`` client, or a ``redis://`` URL to open one from.
+    :param key: e.g. ``token_key(team, user)`` -> ``salesloft:{team}:token:{user}``; the lock is
+        ``<key>:lock``.
+    :param lock_ttl: seconds a lock survives its holder's death; keep it above the OAuth app's
+        token request timeout (30 s by default).
+    :param lock_wait: how long `lock()` waits for another holder before giving up (default: 1.5
+        times `lock_ttl`, long enough for a dead holder's TTL to run out).
+    :param poll: seconds between tries of a lock another holder has.
     """
 
     def __init__(
@@ -62,6 +66,7 @@ class RedisTokenStore:
         self.poll = poll
         self._cas = self.redis.register_script(TOKEN_CAS)
         self._unreachable = redis_errors()
+        self._refused = key_errors()
 
     def __repr__(self) -> str:
         return f"RedisTokenStore(key={self.key!r})"
@@ -71,14 +76,17 @@ class RedisTokenStore:
             raw = await self.redis.hget(self.key, "token")
         except self._unreachable as exc:
             raise self._down("read", exc) from None
+        except self._refused as exc:
+            raise await self._taken(exc) from None
         value = text(raw)
         if value is None:
             return None
         try:
             return Token.from_json(value)
-        except ValueError:
+        except ValueError as exc:
             raise TokenStoreError(
-                f"Redis key {self.key!r} does not hold a saved token; delete it and log in again"
+                f"Redis key {self.key!r} does not hold a saved token ({exc}); delete it"
+                " (redis-cli DEL) and log in again"
             ) from None
 
     async def save(self, token: Token, *, expected: str | None) -> bool:
@@ -88,6 +96,8 @@ class RedisTokenStore:
             )
         except self._unreachable as exc:
             raise self._down("write", exc) from None
+        except self._refused as exc:
+            raise await self._taken(exc) from None
         return bool(int(written))
 
     def lock(self) -> AbstractAsyncContextManager[None]:
@@ -105,6 +115,7 @@ class RedisTokenStore:
             thread_local=False,
         )
         try:
+            await self._check_lock_key()
             acquired = await lock.acquire()
         except self._unreachable as exc:
             raise self._down("lock", exc) from None
@@ -138,6 +149,21 @@ class RedisTokenStore:
                 self.lock_key,
                 self.lock_ttl,
             )
+
+    async def _check_lock_key(self) -> None:
+        """A lock key of another type, or one that never expires, is no lock of ours: waiting
+        for it to go would take `lock_wait` and then fail every time."""
+        found = text(await self.redis.type(self.lock_key))
+        if found == "none" or (found == "string" and await self.redis.pttl(self.lock_key) != -1):
+            return
+        raise TokenStoreError(
+            f"Redis key {self.lock_key!r} holds a {found} that never expires, not a lock of"
+            f" {self!r}: delete or rename it (redis-cli DEL {self.lock_key})"
+        )
+
+    async def _taken(self, exc: BaseException) -> TokenStoreError:
+        """A WRONGTYPE: the token's key holds something else."""
+        return TokenStoreError(await wrong_type(self.redis, exc, {self.key: "hash"}, repr(self)))
 
     def _down(self, what: str, exc: BaseException) -> TokenStoreError:
         return TokenStoreError(

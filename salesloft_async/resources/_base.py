@@ -6,13 +6,13 @@ collects its arguments and calls one of the helpers here, so the behaviour lives
 - reads decode `data` into the operation's model; lists return a lazy `Paginator`;
 - writes send JSON, leave out every argument not given (`UNSET`), and send an explicit None as
   null, so an update never clears a field the caller did not name;
-- a POST is sent once: the transport alone decides whether anything may be retried.
+- a POST is sent once, unless it carries an `idempotency_key` (then it is marked idempotent):
+  the transport alone decides whether anything may be retried.
 """
 
 from __future__ import annotations
 
 import enum
-import importlib
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypedDict, TypeVar
@@ -35,6 +35,7 @@ __all__ = [
     "DatetimeRange",
     "IdRange",
     "ListResource",
+    "NumberRange",
     "Resource",
     "Unset",
     "Upserted",
@@ -64,6 +65,15 @@ class DatetimeRange(TypedDict, total=False):
     lte: datetime | str
 
 
+class NumberRange(TypedDict, total=False):
+    """A numeric range filter, e.g. a conversation's ``duration={"gte": 60_000}`` (ms)."""
+
+    gt: float
+    gte: float
+    lt: float
+    lte: float
+
+
 class IdRange(TypedDict, total=False):
     """The keyset filter of bulk jobs: ``id={"gt": last_seen_id}``."""
 
@@ -78,6 +88,28 @@ class Upserted(Generic[M]):
     created: bool
     upsert_type: str | None
     raw: Mapping[str, Any] = attrs.field(repr=False, eq=False)
+
+
+def _path_value(op: Operation, name: str, value: Any) -> str:
+    """An id as one path segment, or `ConfigurationError` before anything is sent.
+
+    Quoting alone is not enough: ``..`` survives it and the URL would climb a level
+    (``people.get("..")`` would send ``GET /v2/``), and an id with a ``/``, a backslash or a
+    control character is a caller's mistake, never a record.
+    """
+    if value is None or isinstance(value, bool):
+        raise ConfigurationError(f"{op.name}: {name} is required (an id or a string)")
+    text = str(value)
+    if (
+        text.strip() in ("", ".", "..")
+        or text != text.strip()
+        or any(c in "/\\?#" or not c.isprintable() for c in text)
+    ):
+        raise ConfigurationError(
+            f"{op.name}: {name}={text!r} is not a usable id (empty, '.', '..', or holding"
+            " '/', '\\', '?', '#', whitespace at its ends or control characters)"
+        )
+    return text
 
 
 def _decoder(schema: str | None) -> Callable[[Any], Any]:
@@ -133,10 +165,7 @@ class Resource:
     def _path(op: Operation, path_args: Mapping[str, Any]) -> str:
         values: dict[str, str] = {}
         for name in op.path_params:
-            value = path_args.get(name)
-            if value is None or value == "":
-                raise ConfigurationError(f"{op.name}: {name} is required")
-            values[name] = quote(str(value), safe="")
+            values[name] = quote(_path_value(op, name, path_args.get(name)), safe="")
         return op.path.format(**values)
 
     @staticmethod
@@ -167,12 +196,17 @@ class Resource:
         )
         if op.returns == "list" and op.method != "GET" and not op.paged:
             expect = "any"  # a write the definition says answers a list: accept one record too
+        # Salesloft answers a POST resent with the same key with the first one's record
+        marked: dict[str, Any] = (
+            {"idempotent": True} if body and body.get("idempotency_key") else {}
+        )
         return await self._transport.request(
             op.method,
             self._path(op, path_args),
             params=params or None,
             json=dict(body) if body is not None else None,
             expect=expect,
+            **marked,
         )
 
     async def _read(
@@ -274,10 +308,10 @@ class Resource:
 class ListResource(Resource, Generic[M]):
     """A resource with a `list` operation: the hooks the bulk reader builds on.
 
-    `salesloft_async.bulk.read_all(resource, ...)` needs, and gets from here: the list path
-    (`list_path`), the record class (`model`), whether the endpoint takes the
-    `updated_at[gt]` + `sort_by=updated_at` cursor (`supports_updated_at_cursor`), and one raw
-    page request on the bulk lane (`fetch_page`).
+    It is a `salesloft_async.bulk.ListSource`: the list path (`list_path`), the record class
+    (`model`), whether the endpoint takes the `updated_at[gt]` + `sort_by=updated_at` cursor
+    (`supports_updated_at_cursor`) and the `transport`.  `fetch_page` sends one raw page request
+    on the bulk lane, for callers that page by hand.
     """
 
     #: path of the list operation, e.g. "/v2/people"
@@ -318,6 +352,6 @@ class ListResource(Resource, Generic[M]):
         Options (since, until, concurrency, checkpoint, per_page, raw, mode, ...) and the list's
         own filters are passed through; see that function for what each does.
         """
-        bulk = importlib.import_module("salesloft_async.bulk")
-        result: BulkRead[Any] = bulk.read_all(self, **options)
-        return result
+        from ..bulk import read_all  # here, so a client that never reads in bulk never loads it
+
+        return read_all(self, **options)

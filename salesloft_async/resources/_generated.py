@@ -20,16 +20,19 @@ from ..hooks import Lane
 from ..models import (
     Account,
     AccountStage,
+    AccountTeamMemberRole,
     AccountTier,
     Action,
     Activity,
     ActivityHistory,
     BulkJob,
     BulkJobResult,
+    BulkRescheduleTasks,
     Cadence,
     CadenceExport,
     CadenceImport,
     CadenceMembership,
+    CadenceStats,
     CalendarEvent,
     Call,
     CallDataRecord,
@@ -37,16 +40,24 @@ from ..models import (
     CallerId,
     CallInstruction,
     CallSentiment,
+    Conversation,
+    ConversationExtensive,
+    ConversationRecording,
     ConversationsCall,
+    CrmAccountTeamMember,
     CrmActivity,
     CrmActivityField,
     CrmUser,
     CustomField,
     CustomRole,
+    DataControlRequest,
     Email,
+    EmailMissingTags,
     EmailTemplate,
     EmailTemplateAttachment,
+    ExternalConfiguration,
     ExternalEmail,
+    ExternalMapping,
     Group,
     Import,
     JobData,
@@ -54,42 +65,66 @@ from ..models import (
     LiveFeedItem,
     LiveWebsiteTrackingParameter,
     Meeting,
+    MeetingRescheduleLink,
     MeetingSetting,
     MimeEmailPayload,
     Note,
+    Opportunity,
+    OpportunityPerson,
+    OpportunityStage,
     PendingEmail,
     Person,
     PersonStage,
     PhoneNumberAssignment,
+    PlayRegistration,
+    Profile,
     RecordingSetting,
     SavedListView,
+    Signal,
+    SignalRegistration,
     Step,
     Subscription,
     Success,
     Tag,
     Task,
+    TaskCounts,
     Team,
     TeamTemplate,
     TeamTemplateAttachment,
+    Transcription,
+    TranscriptionArtifact,
+    TranscriptionSentence,
     User,
 )
 from ..pagination import Paginator
 from ..spec import Operation
-from ._base import UNSET, DatetimeRange, IdRange, ListResource, Resource, Unset, Upserted
+from ._base import (
+    UNSET,
+    DatetimeRange,
+    IdRange,
+    ListResource,
+    NumberRange,
+    Resource,
+    Unset,
+    Upserted,
+)
 
 _OPS: dict[str, Operation] = {op.name: op for op in OPERATIONS}
 
 __all__ = [
     "AccountStagesBase",
+    "AccountTeamMemberRolesBase",
     "AccountTiersBase",
     "AccountsBase",
     "ActionsBase",
     "ActivitiesBase",
     "ActivityHistoriesBase",
     "BulkJobsBase",
+    "BulkRescheduleTasksBase",
     "CadenceExportsBase",
     "CadenceImportsBase",
     "CadenceMembershipsBase",
+    "CadenceStatsBase",
     "CadencesBase",
     "CalendarEventsBase",
     "CallDataRecordsBase",
@@ -98,30 +133,45 @@ __all__ = [
     "CallSentimentsBase",
     "CallerIdsBase",
     "CallsBase",
+    "ConversationsBase",
     "ConversationsCallsBase",
+    "CrmAccountTeamMembersBase",
     "CrmActivitiesBase",
     "CrmActivityFieldsBase",
     "CrmUsersBase",
     "CustomFieldsBase",
     "CustomRolesBase",
+    "DataControlBase",
+    "DataControlRequestsBase",
+    "EmailMissingTagsBase",
     "EmailTemplateAttachmentsBase",
     "EmailTemplatesBase",
     "EmailsBase",
+    "ExternalConfigurationsBase",
     "ExternalEmailsBase",
+    "ExternalMappingsBase",
     "GroupsBase",
     "ImportsBase",
     "LiveWebsiteTrackingParametersBase",
     "MeBase",
+    "MeetingRescheduleLinksBase",
     "MeetingsBase",
     "MimeEmailPayloadsBase",
     "NotesBase",
     "OngoingActionsBase",
+    "OpportunitiesBase",
+    "OpportunityPeopleBase",
+    "OpportunityStagesBase",
     "PendingEmailsBase",
     "PeopleBase",
     "PersonStagesBase",
     "PhoneNumberAssignmentsBase",
+    "PlayRegistrationsBase",
+    "ProfilesBase",
     "RecordingSettingsBase",
     "SavedListViewsBase",
+    "SignalRegistrationsBase",
+    "SignalsBase",
     "StepsBase",
     "SuccessesBase",
     "TagsBase",
@@ -130,6 +180,7 @@ __all__ = [
     "TeamTemplateAttachmentsBase",
     "TeamTemplatesBase",
     "ThirdPartyLiveFeedItemsBase",
+    "TranscriptionsBase",
     "UsersBase",
     "WebhookSubscriptionsBase",
 ]
@@ -1257,14 +1308,21 @@ class EmailsBase(ListResource[Email]):
         return self._paginate(op, {}, params, extra_params, lane, self._list_mode(op, params))
 
     async def get(
-        self, id: int | str | None, *, extra_params: Mapping[str, Any] | None = None
+        self,
+        id: int | str | None,
+        *,
+        scoped_fields: str | None = None,
+        extra_params: Mapping[str, Any] | None = None,
     ) -> Email:
         """Fetch an email (`GET /v2/activities/emails/{id}`).
 
         Args:
+            scoped_fields: Scoped fields of the record to answer with (a comma-separated list)
             extra_params: query parameters the definition does not name
         """
-        result: Email = await self._read(_OPS["get_emails"], {"id": id}, {}, extra_params)
+        result: Email = await self._read(
+            _OPS["get_emails"], {"id": id}, {"scoped_fields": scoped_fields}, extra_params
+        )
         return result
 
 
@@ -2671,6 +2729,8 @@ class EmailTemplatesBase(ListResource[EmailTemplate]):
     operations: ClassVar[Mapping[str, Operation]] = {
         "list": _OPS["list_email_templates"],
         "get": _OPS["get_email_templates"],
+        "create": _OPS["create_email_templates"],
+        "update": _OPS["update_email_templates"],
     }
     list_path: ClassVar[str] = "/v2/email_templates"
     model: ClassVar[type[EmailTemplate]] = EmailTemplate
@@ -2786,6 +2846,87 @@ class EmailTemplatesBase(ListResource[EmailTemplate]):
         )
         return result
 
+    async def create(
+        self,
+        *,
+        attachment_ids: Sequence[int] | Unset | None = UNSET,
+        body: str | Unset | None = UNSET,
+        click_tracking: bool | Unset | None = UNSET,
+        open_tracking: bool | Unset | None = UNSET,
+        subject: str | Unset | None = UNSET,
+        title: str | Unset | None = UNSET,
+        extra_fields: Mapping[str, Any] | None = None,
+    ) -> EmailTemplate:
+        """Create Personal Email Template (`POST /v2/email_templates`).
+
+        Args:
+            attachment_ids
+            body
+            click_tracking
+            open_tracking
+            subject
+            title
+            extra_fields: body fields the definition does not name
+        """
+        result: EmailTemplate = await self._write(
+            _OPS["create_email_templates"],
+            {},
+            {
+                "attachment_ids": attachment_ids,
+                "body": body,
+                "click_tracking": click_tracking,
+                "open_tracking": open_tracking,
+                "subject": subject,
+                "title": title,
+            },
+            extra_fields,
+        )
+        return result
+
+    async def update(
+        self,
+        id: int | str | None,
+        *,
+        archived_at: datetime | str | Unset | None = UNSET,
+        attachment_ids: Sequence[int] | Unset | None = UNSET,
+        body: str | Unset | None = UNSET,
+        click_tracking: bool | Unset | None = UNSET,
+        open_tracking: bool | Unset | None = UNSET,
+        shared: bool | Unset | None = UNSET,
+        subject: str | Unset | None = UNSET,
+        title: str | Unset | None = UNSET,
+        extra_fields: Mapping[str, Any] | None = None,
+    ) -> EmailTemplate:
+        """Update Personal Email Template (`PUT /v2/email_templates/{id}`).
+
+        Args:
+            archived_at
+            attachment_ids
+            body
+            click_tracking
+            open_tracking
+            shared
+            subject
+            title
+            extra_fields: body fields the definition does not name
+        """
+        result: EmailTemplate = await self._write(
+            _OPS["update_email_templates"],
+            {"id": id},
+            {
+                "archived_at": archived_at,
+                "attachment_ids": attachment_ids,
+                "body": body,
+                "click_tracking": click_tracking,
+                "open_tracking": open_tracking,
+                "shared": shared,
+                "subject": subject,
+                "title": title,
+            },
+            extra_fields,
+        )
+        return result
+
 
 class ExternalEmailsBase(Resource):
     """The operations of `sl.external_emails` (generated)."""
@@ -2816,6 +2957,9 @@ class GroupsBase(ListResource[Group]):
     operations: ClassVar[Mapping[str, Operation]] = {
         "list": _OPS["list_groups"],
         "get": _OPS["get_groups"],
+        "create": _OPS["create_groups"],
+        "update": _OPS["update_groups"],
+        "delete": _OPS["delete_groups"],
     }
     list_path: ClassVar[str] = "/v2/groups"
     model: ClassVar[type[Group]] = Group
@@ -2854,6 +2998,49 @@ class GroupsBase(ListResource[Group]):
         """
         result: Group = await self._read(_OPS["get_groups"], {"id": id}, {}, extra_params)
         return result
+
+    async def create(
+        self,
+        *,
+        name: str,
+        parent_id: int | Unset | None = UNSET,
+        extra_fields: Mapping[str, Any] | None = None,
+    ) -> Group:
+        """Create a group (`POST /v2/groups`).
+
+        Args:
+            name
+            parent_id
+            extra_fields: body fields the definition does not name
+        """
+        result: Group = await self._write(
+            _OPS["create_groups"], {}, {"name": name, "parent_id": parent_id}, extra_fields
+        )
+        return result
+
+    async def update(
+        self,
+        id: int | str | None,
+        *,
+        name: str | Unset | None = UNSET,
+        parent_id: int | Unset | None = UNSET,
+        extra_fields: Mapping[str, Any] | None = None,
+    ) -> Group:
+        """Update a group (`PUT /v2/groups/{id}`).
+
+        Args:
+            name
+            parent_id
+            extra_fields: body fields the definition does not name
+        """
+        result: Group = await self._write(
+            _OPS["update_groups"], {"id": id}, {"name": name, "parent_id": parent_id}, extra_fields
+        )
+        return result
+
+    async def delete(self, id: int | str | None) -> None:
+        """Deletes a group by ID (`DELETE /v2/groups/{id}`)."""
+        await self._delete(_OPS["delete_groups"], {"id": id})
 
 
 class ImportsBase(ListResource[Import]):
@@ -4766,6 +4953,7 @@ class TasksBase(ListResource[Task]):
         "create": _OPS["create_tasks"],
         "get": _OPS["get_tasks"],
         "update": _OPS["update_tasks"],
+        "counts": _OPS["get_task_counts"],
     }
     list_path: ClassVar[str] = "/v2/tasks"
     model: ClassVar[type[Task]] = Task
@@ -4947,6 +5135,64 @@ class TasksBase(ListResource[Task]):
         )
         return result
 
+    async def counts(
+        self,
+        *,
+        account_id: Sequence[int | str] | None = None,
+        completed_time_interval: str | None = None,
+        current_state: Sequence[str] | None = None,
+        idempotency_key: str | None = None,
+        ids: Sequence[int | str] | None = None,
+        locale: str | None = None,
+        person_id: Sequence[int | str] | None = None,
+        sort_by: str | None = None,
+        sort_direction: Literal["ASC", "DESC"] | None = None,
+        source: str | None = None,
+        task_type: Sequence[str] | None = None,
+        time_interval_filter: str | None = None,
+        user_id: Sequence[int | str] | None = None,
+        extra_params: Mapping[str, Any] | None = None,
+    ) -> TaskCounts:
+        """Fetch task counts (`GET /v2/tasks/counts`).
+
+        Args:
+            account_id: The account the request is about
+            completed_time_interval
+            current_state
+            idempotency_key: Only records created with this idempotency key
+            ids: Only these records
+            locale
+            person_id
+            sort_by
+            sort_direction: Direction of sort, must be one of: ASC, DESC. Defaults to DESC
+            source
+            task_type
+            time_interval_filter
+            user_id
+            extra_params: query parameters the definition does not name
+        """
+        result: TaskCounts = await self._read(
+            _OPS["get_task_counts"],
+            {},
+            {
+                "account_id": account_id,
+                "completed_time_interval": completed_time_interval,
+                "current_state": current_state,
+                "idempotency_key": idempotency_key,
+                "ids": ids,
+                "locale": locale,
+                "person_id": person_id,
+                "sort_by": sort_by,
+                "sort_direction": sort_direction,
+                "source": source,
+                "task_type": task_type,
+                "time_interval_filter": time_interval_filter,
+                "user_id": user_id,
+            },
+            extra_params,
+        )
+        return result
+
 
 class TeamBase(Resource):
     """The operations of `sl.team` (generated)."""
@@ -5026,10 +5272,12 @@ class TeamTemplatesBase(ListResource[TeamTemplate]):
     operations: ClassVar[Mapping[str, Operation]] = {
         "list": _OPS["list_team_templates"],
         "get": _OPS["get_team_templates"],
+        "create": _OPS["create_team_templates"],
+        "update": _OPS["update_team_templates"],
     }
     list_path: ClassVar[str] = "/v2/team_templates"
     model: ClassVar[type[TeamTemplate]] = TeamTemplate
-    supports_updated_at_cursor: ClassVar[bool] = True
+    supports_updated_at_cursor: ClassVar[bool] = False
     list_params: ClassVar[frozenset[str]] = frozenset(
         {
             "ids",
@@ -5118,6 +5366,81 @@ class TeamTemplatesBase(ListResource[TeamTemplate]):
             {"id": id},
             {"include_signature": include_signature},
             extra_params,
+        )
+        return result
+
+    async def create(
+        self,
+        *,
+        attachment_ids: Sequence[int] | Unset | None = UNSET,
+        body: str | Unset | None = UNSET,
+        click_tracking: bool | Unset | None = UNSET,
+        open_tracking: bool | Unset | None = UNSET,
+        subject: str | Unset | None = UNSET,
+        title: str | Unset | None = UNSET,
+        extra_fields: Mapping[str, Any] | None = None,
+    ) -> TeamTemplate:
+        """Create Team Email Template (`POST /v2/team_templates`).
+
+        Args:
+            attachment_ids
+            body
+            click_tracking
+            open_tracking
+            subject
+            title
+            extra_fields: body fields the definition does not name
+        """
+        result: TeamTemplate = await self._write(
+            _OPS["create_team_templates"],
+            {},
+            {
+                "attachment_ids": attachment_ids,
+                "body": body,
+                "click_tracking": click_tracking,
+                "open_tracking": open_tracking,
+                "subject": subject,
+                "title": title,
+            },
+            extra_fields,
+        )
+        return result
+
+    async def update(
+        self,
+        id: int | str | None,
+        *,
+        attachment_ids: Sequence[int] | Unset | None = UNSET,
+        body: str | Unset | None = UNSET,
+        click_tracking: bool | Unset | None = UNSET,
+        open_tracking: bool | Unset | None = UNSET,
+        subject: str | Unset | None = UNSET,
+        title: str | Unset | None = UNSET,
+        extra_fields: Mapping[str, Any] | None = None,
+    ) -> TeamTemplate:
+        """Update Team Email Template (`PUT /v2/team_templates/{id}`).
+
+        Args:
+            attachment_ids
+            body
+            click_tracking
+            open_tracking
+            subject
+            title
+            extra_fields: body fields the definition does not name
+        """
+        result: TeamTemplate = await self._write(
+            _OPS["update_team_templates"],
+            {"id": id},
+            {
+                "attachment_ids": attachment_ids,
+                "body": body,
+                "click_tracking": click_tracking,
+                "open_tracking": open_tracking,
+                "subject": subject,
+                "title": title,
+            },
+            extra_fields,
         )
         return result
 
@@ -5398,3 +5721,1547 @@ class WebhookSubscriptionsBase(ListResource[Subscription]):
             _OPS["update_webhook_subscriptions"], {"id": id}, {"enabled": enabled}, extra_fields
         )
         return result
+
+
+class DataControlBase(Resource):
+    """The operations of `sl.data_control` (generated)."""
+
+    name: ClassVar[str] = "data_control"
+    operations: ClassVar[Mapping[str, Operation]] = {
+        "redact_account": _OPS["redact_account"],
+        "redact_account_and_people": _OPS["redact_account_and_people"],
+        "soft_delete_people": _OPS["soft_delete_people"],
+        "forget_people": _OPS["forget_people"],
+    }
+
+    async def redact_account(
+        self,
+        *,
+        account_id: int | Unset | None = UNSET,
+        dry_run: bool | Unset | None = UNSET,
+        schedule: Mapping[str, Any] | Unset | None = UNSET,
+        team_id: int | Unset | None = UNSET,
+        extra_fields: Mapping[str, Any] | None = None,
+    ) -> DataControlRequest:
+        """Execute an account redaction workflow (`POST /v2/data_control/account_redaction`).
+
+        Args:
+            account_id: The account the request is about
+            dry_run: Only report what the request would do
+            schedule: When the request runs
+            team_id
+            extra_fields: body fields the definition does not name
+        """
+        result: DataControlRequest = await self._write(
+            _OPS["redact_account"],
+            {},
+            {
+                "account_id": account_id,
+                "dry_run": dry_run,
+                "schedule": schedule,
+                "team_id": team_id,
+            },
+            extra_fields,
+        )
+        return result
+
+    async def redact_account_and_people(
+        self,
+        *,
+        account_id: int | Unset | None = UNSET,
+        dry_run: bool | Unset | None = UNSET,
+        schedule: Mapping[str, Any] | Unset | None = UNSET,
+        team_id: int | Unset | None = UNSET,
+        extra_fields: Mapping[str, Any] | None = None,
+    ) -> DataControlRequest:
+        """Submit an account and people redaction request (`POST /v2/data_control/account_and_people_redaction`).
+
+        Args:
+            account_id: The account the request is about
+            dry_run: Only report what the request would do
+            schedule: When the request runs
+            team_id
+            extra_fields: body fields the definition does not name
+        """
+        result: DataControlRequest = await self._write(
+            _OPS["redact_account_and_people"],
+            {},
+            {
+                "account_id": account_id,
+                "dry_run": dry_run,
+                "schedule": schedule,
+                "team_id": team_id,
+            },
+            extra_fields,
+        )
+        return result
+
+    async def soft_delete_people(
+        self,
+        *,
+        dry_run: bool | Unset | None = UNSET,
+        people_ids: Sequence[int] | Unset | None = UNSET,
+        schedule: Mapping[str, Any] | Unset | None = UNSET,
+        team_id: int | Unset | None = UNSET,
+        extra_fields: Mapping[str, Any] | None = None,
+    ) -> DataControlRequest:
+        """Submit a people soft deletion request (`POST /v2/data_control/people_soft_deletion`).
+
+        Args:
+            dry_run: Only report what the request would do
+            people_ids: The people the request is about
+            schedule: When the request runs
+            team_id
+            extra_fields: body fields the definition does not name
+        """
+        result: DataControlRequest = await self._write(
+            _OPS["soft_delete_people"],
+            {},
+            {
+                "dry_run": dry_run,
+                "people_ids": people_ids,
+                "schedule": schedule,
+                "team_id": team_id,
+            },
+            extra_fields,
+        )
+        return result
+
+    async def forget_people(
+        self,
+        *,
+        dry_run: bool | Unset | None = UNSET,
+        people_ids: Sequence[int] | Unset | None = UNSET,
+        schedule: Mapping[str, Any] | Unset | None = UNSET,
+        team_id: int | Unset | None = UNSET,
+        extra_fields: Mapping[str, Any] | None = None,
+    ) -> DataControlRequest:
+        """Submit a right to be forgotten request (`POST /v2/data_control/right_to_be_forgotten`).
+
+        Args:
+            dry_run: Only report what the request would do
+            people_ids: The people the request is about
+            schedule: When the request runs
+            team_id
+            extra_fields: body fields the definition does not name
+        """
+        result: DataControlRequest = await self._write(
+            _OPS["forget_people"],
+            {},
+            {
+                "dry_run": dry_run,
+                "people_ids": people_ids,
+                "schedule": schedule,
+                "team_id": team_id,
+            },
+            extra_fields,
+        )
+        return result
+
+
+class AccountTeamMemberRolesBase(ListResource[AccountTeamMemberRole]):
+    """The operations of `sl.account_team_member_roles` (generated)."""
+
+    name: ClassVar[str] = "account_team_member_roles"
+    operations: ClassVar[Mapping[str, Operation]] = {"list": _OPS["list_account_team_member_roles"]}
+    list_path: ClassVar[str] = "/v2/account_team_member_roles"
+    model: ClassVar[type[AccountTeamMemberRole]] = AccountTeamMemberRole
+    supports_updated_at_cursor: ClassVar[bool] = False
+    list_params: ClassVar[frozenset[str]] = frozenset(
+        {
+            "include_paging_counts",
+            "limit_paging_counts",
+            "page",
+            "per_page",
+            "sort_by",
+            "sort_direction",
+        }
+    )
+
+    def list(
+        self,
+        *,
+        include_paging_counts: bool | None = None,
+        limit_paging_counts: bool | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
+        sort_by: str | None = None,
+        sort_direction: Literal["ASC", "DESC"] | None = None,
+        extra_params: Mapping[str, Any] | None = None,
+        lane: Lane = "interactive",
+    ) -> Paginator[AccountTeamMemberRole]:
+        """List CRM Account Team Member Roles (`GET /v2/account_team_member_roles`).
+
+        Args:
+            include_paging_counts: Whether the paging metadata counts every record (costs more)
+            limit_paging_counts: Cap the counts at 10,000 records
+            page: The page to answer, from 1
+            per_page: How many records a page holds (1 to 100)
+            sort_by: Key to sort on (the keys it accepts are not documented)
+            sort_direction: Direction of sort, must be one of: ASC, DESC. Defaults to DESC
+            extra_params: query parameters the definition does not name
+            lane: "bulk" to spend from the bulk share of the budget
+        """
+        op = _OPS["list_account_team_member_roles"]
+        params: dict[str, Any] = {
+            "include_paging_counts": include_paging_counts,
+            "limit_paging_counts": limit_paging_counts,
+            "page": page,
+            "per_page": per_page,
+            "sort_by": sort_by,
+            "sort_direction": sort_direction,
+        }
+        return self._paginate(op, {}, params, extra_params, lane, self._list_mode(op, params))
+
+
+class BulkRescheduleTasksBase(Resource):
+    """The operations of `sl.bulk_reschedule_tasks` (generated)."""
+
+    name: ClassVar[str] = "bulk_reschedule_tasks"
+    operations: ClassVar[Mapping[str, Operation]] = {"create": _OPS["create_bulk_reschedule_tasks"]}
+
+    async def create(
+        self,
+        *,
+        due_date: str,
+        task_ids: Sequence[int],
+        extra_fields: Mapping[str, Any] | None = None,
+    ) -> BulkRescheduleTasks:
+        """Reschedule many tasks at once (`POST /v2/bulk_reschedule_tasks`).
+
+        Args:
+            due_date
+            task_ids
+            extra_fields: body fields the definition does not name
+        """
+        result: BulkRescheduleTasks = await self._write(
+            _OPS["create_bulk_reschedule_tasks"],
+            {},
+            {"due_date": due_date, "task_ids": task_ids},
+            extra_fields,
+        )
+        return result
+
+
+class CadenceStatsBase(Resource):
+    """The operations of `sl.cadence_stats` (generated)."""
+
+    name: ClassVar[str] = "cadence_stats"
+    operations: ClassVar[Mapping[str, Operation]] = {"get": _OPS["get_cadence_stats"]}
+
+    async def get(
+        self, id: int | str | None, *, extra_params: Mapping[str, Any] | None = None
+    ) -> CadenceStats:
+        """Fetch stats for a cadence (`GET /v2/cadence_stats/{id}`).
+
+        Args:
+            extra_params: query parameters the definition does not name
+        """
+        result: CadenceStats = await self._read(
+            _OPS["get_cadence_stats"], {"id": id}, {}, extra_params
+        )
+        return result
+
+
+class ConversationsBase(ListResource[Conversation]):
+    """The operations of `sl.conversations` (generated)."""
+
+    name: ClassVar[str] = "conversations"
+    operations: ClassVar[Mapping[str, Operation]] = {
+        "list": _OPS["list_conversations"],
+        "get": _OPS["get_conversations"],
+        "get_extensive": _OPS["get_conversation_extensive"],
+        "get_recording": _OPS["get_conversation_recording"],
+    }
+    list_path: ClassVar[str] = "/v2/conversations"
+    model: ClassVar[type[Conversation]] = Conversation
+    supports_updated_at_cursor: ClassVar[bool] = False
+    list_params: ClassVar[frozenset[str]] = frozenset(
+        {
+            "account_ids",
+            "created_at",
+            "duration",
+            "ids",
+            "include_paging_counts",
+            "is_api",
+            "language_code",
+            "media_type",
+            "owner_ids",
+            "page",
+            "per_page",
+            "person_ids",
+            "platform",
+            "sort_by",
+            "sort_direction",
+            "title",
+            "title[_starts_with]",
+            "updated_at",
+            "user_guids",
+        }
+    )
+
+    def list(
+        self,
+        *,
+        account_ids: Sequence[int | str] | None = None,
+        created_at: DatetimeRange | None = None,
+        duration: NumberRange | None = None,
+        ids: Sequence[str] | None = None,
+        include_paging_counts: bool | None = None,
+        is_api: bool | None = None,
+        language_code: Sequence[str] | None = None,
+        media_type: Sequence[str] | None = None,
+        owner_ids: Sequence[str] | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
+        person_ids: Sequence[int | str] | None = None,
+        platform: Sequence[str] | None = None,
+        sort_by: Literal["created_at", "updated_at", "duration"] | str | None = None,
+        sort_direction: Literal["ASC", "DESC"] | None = None,
+        title: str | None = None,
+        title_starts_with: str | None = None,
+        updated_at: DatetimeRange | None = None,
+        user_guids: Sequence[str] | None = None,
+        extra_params: Mapping[str, Any] | None = None,
+        lane: Lane = "interactive",
+    ) -> Paginator[Conversation]:
+        """Fetch Conversations (`GET /v2/conversations`).
+
+        Args:
+            account_ids
+            created_at: A range of creation times
+            duration: A range of duration values
+            ids: Only these records
+            include_paging_counts: Whether the paging metadata counts every record (costs more)
+            is_api
+            language_code
+            media_type
+            owner_ids
+            page: The page to answer, from 1
+            per_page: How many records a page holds (1 to 100)
+            person_ids
+            platform
+            sort_by: Key to sort on, must be one of: created_at, updated_at, duration. Defaults to updated_at
+            sort_direction: Direction of sort, must be one of: ASC, DESC. Defaults to DESC
+            title
+            title_starts_with: Prefix of the value
+            updated_at: A range of last-update times
+            user_guids
+            extra_params: query parameters the definition does not name
+            lane: "bulk" to spend from the bulk share of the budget
+        """
+        op = _OPS["list_conversations"]
+        params: dict[str, Any] = {
+            "account_ids": account_ids,
+            "created_at": created_at,
+            "duration": duration,
+            "ids": ids,
+            "include_paging_counts": include_paging_counts,
+            "is_api": is_api,
+            "language_code": language_code,
+            "media_type": media_type,
+            "owner_ids": owner_ids,
+            "page": page,
+            "per_page": per_page,
+            "person_ids": person_ids,
+            "platform": platform,
+            "sort_by": sort_by,
+            "sort_direction": sort_direction,
+            "title": title,
+            "title[_starts_with]": title_starts_with,
+            "updated_at": updated_at,
+            "user_guids": user_guids,
+        }
+        return self._paginate(op, {}, params, extra_params, lane, self._list_mode(op, params))
+
+    async def get(
+        self, id: int | str | None, *, extra_params: Mapping[str, Any] | None = None
+    ) -> Conversation:
+        """Fetch a Conversation (`GET /v2/conversations/{id}`).
+
+        Args:
+            extra_params: query parameters the definition does not name
+        """
+        result: Conversation = await self._read(
+            _OPS["get_conversations"], {"id": id}, {}, extra_params
+        )
+        return result
+
+    async def get_extensive(
+        self, id: int | str | None, *, extra_params: Mapping[str, Any] | None = None
+    ) -> ConversationExtensive:
+        """Fetch an extensive conversation (`GET /v2/conversations/{id}/extensive`).
+
+        Args:
+            extra_params: query parameters the definition does not name
+        """
+        result: ConversationExtensive = await self._read(
+            _OPS["get_conversation_extensive"], {"id": id}, {}, extra_params
+        )
+        return result
+
+    async def get_recording(
+        self, id: int | str | None, *, extra_params: Mapping[str, Any] | None = None
+    ) -> ConversationRecording:
+        """Fetch Conversation Media (`GET /v2/conversations/{id}/recording`).
+
+        Args:
+            extra_params: query parameters the definition does not name
+        """
+        result: ConversationRecording = await self._read(
+            _OPS["get_conversation_recording"], {"id": id}, {}, extra_params
+        )
+        return result
+
+
+class CrmAccountTeamMembersBase(ListResource[CrmAccountTeamMember]):
+    """The operations of `sl.crm_account_team_members` (generated)."""
+
+    name: ClassVar[str] = "crm_account_team_members"
+    operations: ClassVar[Mapping[str, Operation]] = {"list": _OPS["list_crm_account_team_members"]}
+    list_path: ClassVar[str] = "/v2/crm_account_team_members"
+    model: ClassVar[type[CrmAccountTeamMember]] = CrmAccountTeamMember
+    supports_updated_at_cursor: ClassVar[bool] = False
+    list_params: ClassVar[frozenset[str]] = frozenset({"include_paging_counts", "page", "per_page"})
+
+    def list(
+        self,
+        *,
+        include_paging_counts: bool | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
+        extra_params: Mapping[str, Any] | None = None,
+        lane: Lane = "interactive",
+    ) -> Paginator[CrmAccountTeamMember]:
+        """List CRM Account Team Members (`GET /v2/crm_account_team_members`).
+
+        Args:
+            include_paging_counts: Whether the paging metadata counts every record (costs more)
+            page: The page to answer, from 1
+            per_page: How many records a page holds (1 to 100)
+            extra_params: query parameters the definition does not name
+            lane: "bulk" to spend from the bulk share of the budget
+        """
+        op = _OPS["list_crm_account_team_members"]
+        params: dict[str, Any] = {
+            "include_paging_counts": include_paging_counts,
+            "page": page,
+            "per_page": per_page,
+        }
+        return self._paginate(op, {}, params, extra_params, lane, self._list_mode(op, params))
+
+
+class EmailMissingTagsBase(Resource):
+    """The operations of `sl.email_missing_tags` (generated)."""
+
+    name: ClassVar[str] = "email_missing_tags"
+    operations: ClassVar[Mapping[str, Operation]] = {"check": _OPS["check_email_missing_tags"]}
+
+    async def check(
+        self,
+        *,
+        body: str | Unset | None = UNSET,
+        person_id: int,
+        subject: str | Unset | None = UNSET,
+        extra_fields: Mapping[str, Any] | None = None,
+    ) -> EmailMissingTags:
+        """Requests a check of the template for missed tags (`POST /v2/email_missing_tags`).
+
+        Args:
+            body
+            person_id
+            subject
+            extra_fields: body fields the definition does not name
+        """
+        result: EmailMissingTags = await self._write(
+            _OPS["check_email_missing_tags"],
+            {},
+            {"body": body, "person_id": person_id, "subject": subject},
+            extra_fields,
+        )
+        return result
+
+
+class ExternalConfigurationsBase(ListResource[ExternalConfiguration]):
+    """The operations of `sl.external_configurations` (generated)."""
+
+    name: ClassVar[str] = "external_configurations"
+    operations: ClassVar[Mapping[str, Operation]] = {
+        "list": _OPS["list_external_configurations"],
+        "delete": _OPS["delete_external_configurations"],
+        "create": _OPS["create_external_configurations"],
+    }
+    list_path: ClassVar[str] = "/v2/external/configurations"
+    model: ClassVar[type[ExternalConfiguration]] = ExternalConfiguration
+    supports_updated_at_cursor: ClassVar[bool] = False
+    list_params: ClassVar[frozenset[str]] = frozenset(
+        {"include_paging_counts", "page", "per_page", "sort_by", "sort_direction"}
+    )
+
+    def list(
+        self,
+        *,
+        include_paging_counts: bool | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
+        sort_by: str | None = None,
+        sort_direction: Literal["ASC", "DESC"] | None = None,
+        extra_params: Mapping[str, Any] | None = None,
+        lane: Lane = "interactive",
+    ) -> Paginator[ExternalConfiguration]:
+        """List team mappings (`GET /v2/external/configurations`).
+
+        Args:
+            include_paging_counts: Whether the paging metadata counts every record (costs more)
+            page: The page to answer, from 1
+            per_page: How many records a page holds (1 to 100)
+            sort_by: Key to sort on (the keys it accepts are not documented)
+            sort_direction: Direction of sort, must be one of: ASC, DESC. Defaults to DESC
+            extra_params: query parameters the definition does not name
+            lane: "bulk" to spend from the bulk share of the budget
+        """
+        op = _OPS["list_external_configurations"]
+        params: dict[str, Any] = {
+            "include_paging_counts": include_paging_counts,
+            "page": page,
+            "per_page": per_page,
+            "sort_by": sort_by,
+            "sort_direction": sort_direction,
+        }
+        return self._paginate(op, {}, params, extra_params, lane, self._list_mode(op, params))
+
+    async def delete(self, id: int | str | None) -> None:
+        """Delete a configuration (`DELETE /v2/external/configurations/{id}`)."""
+        await self._delete(_OPS["delete_external_configurations"], {"id": id})
+
+    async def create(
+        self, *, external_type: str, object_type: str, extra_fields: Mapping[str, Any] | None = None
+    ) -> ExternalConfiguration:
+        """Create a configuration (`POST /v2/external/configurations`).
+
+        Args:
+            external_type
+            object_type
+            extra_fields: body fields the definition does not name
+        """
+        result: ExternalConfiguration = await self._write(
+            _OPS["create_external_configurations"],
+            {},
+            {"external_type": external_type, "object_type": object_type},
+            extra_fields,
+        )
+        return result
+
+
+class ExternalMappingsBase(ListResource[ExternalMapping]):
+    """The operations of `sl.external_mappings` (generated)."""
+
+    name: ClassVar[str] = "external_mappings"
+    operations: ClassVar[Mapping[str, Operation]] = {
+        "delete": _OPS["delete_external_mappings"],
+        "create": _OPS["create_external_mappings"],
+        "list": _OPS["list_external_mappings"],
+    }
+    list_path: ClassVar[str] = "/v2/external/mappings"
+    model: ClassVar[type[ExternalMapping]] = ExternalMapping
+    supports_updated_at_cursor: ClassVar[bool] = False
+    list_params: ClassVar[frozenset[str]] = frozenset(
+        {
+            "deleted",
+            "external_id",
+            "external_type",
+            "include_paging_counts",
+            "object_id",
+            "object_type",
+            "page",
+            "per_page",
+            "sort_by",
+            "sort_direction",
+        }
+    )
+
+    async def delete(self, id: int | str | None) -> None:
+        """Delete a mapping (`DELETE /v2/external/mappings/{id}`)."""
+        await self._delete(_OPS["delete_external_mappings"], {"id": id})
+
+    async def create(
+        self,
+        *,
+        external_id: str,
+        external_type: str,
+        object_id: int,
+        object_type: str,
+        extra_fields: Mapping[str, Any] | None = None,
+    ) -> ExternalMapping:
+        """Create a mapping (`POST /v2/external/mappings`).
+
+        Args:
+            external_id
+            external_type
+            object_id
+            object_type
+            extra_fields: body fields the definition does not name
+        """
+        result: ExternalMapping = await self._write(
+            _OPS["create_external_mappings"],
+            {},
+            {
+                "external_id": external_id,
+                "external_type": external_type,
+                "object_id": object_id,
+                "object_type": object_type,
+            },
+            extra_fields,
+        )
+        return result
+
+    def list(
+        self,
+        *,
+        deleted: bool | None = None,
+        external_id: str | None = None,
+        external_type: str | None = None,
+        include_paging_counts: bool | None = None,
+        object_id: int | None = None,
+        object_type: str | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
+        sort_by: Literal["id"] | str | None = None,
+        sort_direction: Literal["ASC", "DESC"] | None = None,
+        extra_params: Mapping[str, Any] | None = None,
+        lane: Lane = "interactive",
+    ) -> Paginator[ExternalMapping]:
+        """List team mappings (`GET /v2/external/mappings`).
+
+        Args:
+            deleted
+            external_id
+            external_type
+            include_paging_counts: Whether the paging metadata counts every record (costs more)
+            object_id
+            object_type
+            page: The page to answer, from 1
+            per_page: How many records a page holds (1 to 100)
+            sort_by: Key to sort on, must be one of: id. Defaults to id
+            sort_direction: Direction of sort, must be one of: ASC, DESC. Defaults to DESC
+            extra_params: query parameters the definition does not name
+            lane: "bulk" to spend from the bulk share of the budget
+        """
+        op = _OPS["list_external_mappings"]
+        params: dict[str, Any] = {
+            "deleted": deleted,
+            "external_id": external_id,
+            "external_type": external_type,
+            "include_paging_counts": include_paging_counts,
+            "object_id": object_id,
+            "object_type": object_type,
+            "page": page,
+            "per_page": per_page,
+            "sort_by": sort_by,
+            "sort_direction": sort_direction,
+        }
+        return self._paginate(op, {}, params, extra_params, lane, self._list_mode(op, params))
+
+
+class OpportunitiesBase(ListResource[Opportunity]):
+    """The operations of `sl.opportunities` (generated)."""
+
+    name: ClassVar[str] = "opportunities"
+    operations: ClassVar[Mapping[str, Operation]] = {
+        "list": _OPS["list_opportunities"],
+        "get": _OPS["get_opportunities"],
+    }
+    list_path: ClassVar[str] = "/v2/opportunities"
+    model: ClassVar[type[Opportunity]] = Opportunity
+    supports_updated_at_cursor: ClassVar[bool] = True
+    list_params: ClassVar[frozenset[str]] = frozenset(
+        {
+            "account_crm_id",
+            "account_id",
+            "associated_account_id",
+            "created_at",
+            "created_date",
+            "crm_id",
+            "ids",
+            "include_paging_counts",
+            "is_closed",
+            "is_won",
+            "limit_paging_counts",
+            "most_recent_cadence_id",
+            "name",
+            "opportunity_type",
+            "owner_crm_id",
+            "owner_id",
+            "page",
+            "per_page",
+            "person_id",
+            "scoped_fields",
+            "sort_by",
+            "sort_direction",
+            "stage_name",
+            "tag",
+            "tag_id",
+            "updated_at",
+        }
+    )
+
+    def list(
+        self,
+        *,
+        account_crm_id: Sequence[str] | None = None,
+        account_id: Sequence[int | str] | None = None,
+        associated_account_id: Sequence[int | str] | None = None,
+        created_at: DatetimeRange | None = None,
+        created_date: DatetimeRange | None = None,
+        crm_id: Sequence[str] | None = None,
+        ids: Sequence[int | str] | None = None,
+        include_paging_counts: bool | None = None,
+        is_closed: bool | None = None,
+        is_won: bool | None = None,
+        limit_paging_counts: bool | None = None,
+        most_recent_cadence_id: Sequence[int | str] | None = None,
+        name: str | None = None,
+        opportunity_type: Sequence[str] | None = None,
+        owner_crm_id: Sequence[str] | None = None,
+        owner_id: Sequence[int | str] | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
+        person_id: Sequence[int | str] | None = None,
+        scoped_fields: str | None = None,
+        sort_by: Literal["updated_at"] | str | None = None,
+        sort_direction: Literal["ASC", "DESC"] | None = None,
+        stage_name: Sequence[str] | None = None,
+        tag: Sequence[str] | None = None,
+        tag_id: Sequence[int | str] | None = None,
+        updated_at: DatetimeRange | None = None,
+        extra_params: Mapping[str, Any] | None = None,
+        lane: Lane = "interactive",
+    ) -> Paginator[Opportunity]:
+        """List Opportunities (`GET /v2/opportunities`).
+
+        Args:
+            account_crm_id
+            account_id: The account the request is about
+            associated_account_id
+            created_at: A range of creation times
+            created_date: A range of created date values
+            crm_id
+            ids: Only these records
+            include_paging_counts: Whether the paging metadata counts every record (costs more)
+            is_closed
+            is_won
+            limit_paging_counts: Cap the counts at 10,000 records
+            most_recent_cadence_id
+            name
+            opportunity_type
+            owner_crm_id
+            owner_id
+            page: The page to answer, from 1
+            per_page: How many records a page holds (1 to 100)
+            person_id
+            scoped_fields: Scoped fields of the record to answer with (a comma-separated list)
+            sort_by: Key to sort on, must be one of: updated_at. Defaults to updated_at
+            sort_direction: Direction of sort, must be one of: ASC, DESC. Defaults to DESC
+            stage_name
+            tag
+            tag_id
+            updated_at: A range of last-update times
+            extra_params: query parameters the definition does not name
+            lane: "bulk" to spend from the bulk share of the budget
+        """
+        op = _OPS["list_opportunities"]
+        params: dict[str, Any] = {
+            "account_crm_id": account_crm_id,
+            "account_id": account_id,
+            "associated_account_id": associated_account_id,
+            "created_at": created_at,
+            "created_date": created_date,
+            "crm_id": crm_id,
+            "ids": ids,
+            "include_paging_counts": include_paging_counts,
+            "is_closed": is_closed,
+            "is_won": is_won,
+            "limit_paging_counts": limit_paging_counts,
+            "most_recent_cadence_id": most_recent_cadence_id,
+            "name": name,
+            "opportunity_type": opportunity_type,
+            "owner_crm_id": owner_crm_id,
+            "owner_id": owner_id,
+            "page": page,
+            "per_page": per_page,
+            "person_id": person_id,
+            "scoped_fields": scoped_fields,
+            "sort_by": sort_by,
+            "sort_direction": sort_direction,
+            "stage_name": stage_name,
+            "tag": tag,
+            "tag_id": tag_id,
+            "updated_at": updated_at,
+        }
+        return self._paginate(op, {}, params, extra_params, lane, self._list_mode(op, params))
+
+    async def get(
+        self, id: int | str | None, *, extra_params: Mapping[str, Any] | None = None
+    ) -> Opportunity:
+        """Fetch an Opportunity (`GET /v2/opportunities/{id}`).
+
+        Args:
+            extra_params: query parameters the definition does not name
+        """
+        result: Opportunity = await self._read(
+            _OPS["get_opportunities"], {"id": id}, {}, extra_params
+        )
+        return result
+
+
+class OpportunityPeopleBase(ListResource[OpportunityPerson]):
+    """The operations of `sl.opportunity_people` (generated)."""
+
+    name: ClassVar[str] = "opportunity_people"
+    operations: ClassVar[Mapping[str, Operation]] = {
+        "list": _OPS["list_opportunity_people"],
+        "create": _OPS["create_opportunity_people"],
+        "delete": _OPS["delete_opportunity_people"],
+    }
+    list_path: ClassVar[str] = "/v2/opportunity_people"
+    model: ClassVar[type[OpportunityPerson]] = OpportunityPerson
+    supports_updated_at_cursor: ClassVar[bool] = True
+    list_params: ClassVar[frozenset[str]] = frozenset(
+        {"include_paging_counts", "page", "per_page", "sort_by", "sort_direction", "updated_at"}
+    )
+
+    def list(
+        self,
+        *,
+        include_paging_counts: bool | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
+        sort_by: Literal["updated_at"] | str | None = None,
+        sort_direction: Literal["ASC", "DESC"] | None = None,
+        updated_at: DatetimeRange | None = None,
+        extra_params: Mapping[str, Any] | None = None,
+        lane: Lane = "interactive",
+    ) -> Paginator[OpportunityPerson]:
+        """List opportunity/person associations (`GET /v2/opportunity_people`).
+
+        Args:
+            include_paging_counts: Whether the paging metadata counts every record (costs more)
+            page: The page to answer, from 1
+            per_page: How many records a page holds (1 to 100)
+            sort_by: Key to sort on, must be one of: updated_at. Defaults to updated_at
+            sort_direction: Direction of sort, must be one of: ASC, DESC. Defaults to DESC
+            updated_at: A range of last-update times
+            extra_params: query parameters the definition does not name
+            lane: "bulk" to spend from the bulk share of the budget
+        """
+        op = _OPS["list_opportunity_people"]
+        params: dict[str, Any] = {
+            "include_paging_counts": include_paging_counts,
+            "page": page,
+            "per_page": per_page,
+            "sort_by": sort_by,
+            "sort_direction": sort_direction,
+            "updated_at": updated_at,
+        }
+        return self._paginate(op, {}, params, extra_params, lane, self._list_mode(op, params))
+
+    async def create(
+        self, *, opportunity_id: int, person_id: int, extra_fields: Mapping[str, Any] | None = None
+    ) -> OpportunityPerson:
+        """Create a Sales Opportunity Person (`POST /v2/opportunity_people`).
+
+        Args:
+            opportunity_id
+            person_id
+            extra_fields: body fields the definition does not name
+        """
+        result: OpportunityPerson = await self._write(
+            _OPS["create_opportunity_people"],
+            {},
+            {"opportunity_id": opportunity_id, "person_id": person_id},
+            extra_fields,
+        )
+        return result
+
+    async def delete(self, id: int | str | None) -> None:
+        """Delete a Opportunity Association (`DELETE /v2/opportunity_people/{id}`)."""
+        await self._delete(_OPS["delete_opportunity_people"], {"id": id})
+
+
+class OpportunityStagesBase(ListResource[OpportunityStage]):
+    """The operations of `sl.opportunity_stages` (generated)."""
+
+    name: ClassVar[str] = "opportunity_stages"
+    operations: ClassVar[Mapping[str, Operation]] = {
+        "list": _OPS["list_opportunity_stages"],
+        "create": _OPS["create_opportunity_stages"],
+        "get": _OPS["get_opportunity_stages"],
+        "update": _OPS["update_opportunity_stages"],
+        "delete": _OPS["delete_opportunity_stages"],
+    }
+    list_path: ClassVar[str] = "/v2/opportunity_stages"
+    model: ClassVar[type[OpportunityStage]] = OpportunityStage
+    supports_updated_at_cursor: ClassVar[bool] = True
+    list_params: ClassVar[frozenset[str]] = frozenset(
+        {"include_paging_counts", "page", "per_page", "sort_by", "sort_direction", "updated_at"}
+    )
+
+    def list(
+        self,
+        *,
+        include_paging_counts: bool | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
+        sort_by: Literal["updated_at"] | str | None = None,
+        sort_direction: Literal["ASC", "DESC"] | None = None,
+        updated_at: DatetimeRange | None = None,
+        extra_params: Mapping[str, Any] | None = None,
+        lane: Lane = "interactive",
+    ) -> Paginator[OpportunityStage]:
+        """List Opportunity Stages (`GET /v2/opportunity_stages`).
+
+        Args:
+            include_paging_counts: Whether the paging metadata counts every record (costs more)
+            page: The page to answer, from 1
+            per_page: How many records a page holds (1 to 100)
+            sort_by: Key to sort on, must be one of: updated_at. Defaults to updated_at
+            sort_direction: Direction of sort, must be one of: ASC, DESC. Defaults to DESC
+            updated_at: A range of last-update times
+            extra_params: query parameters the definition does not name
+            lane: "bulk" to spend from the bulk share of the budget
+        """
+        op = _OPS["list_opportunity_stages"]
+        params: dict[str, Any] = {
+            "include_paging_counts": include_paging_counts,
+            "page": page,
+            "per_page": per_page,
+            "sort_by": sort_by,
+            "sort_direction": sort_direction,
+            "updated_at": updated_at,
+        }
+        return self._paginate(op, {}, params, extra_params, lane, self._list_mode(op, params))
+
+    async def create(
+        self,
+        *,
+        name: str,
+        order: int | Unset | None = UNSET,
+        extra_fields: Mapping[str, Any] | None = None,
+    ) -> OpportunityStage:
+        """Create an Opportunity Stage (`POST /v2/opportunity_stages`).
+
+        Args:
+            name
+            order
+            extra_fields: body fields the definition does not name
+        """
+        result: OpportunityStage = await self._write(
+            _OPS["create_opportunity_stages"], {}, {"name": name, "order": order}, extra_fields
+        )
+        return result
+
+    async def get(
+        self, id: int | str | None, *, extra_params: Mapping[str, Any] | None = None
+    ) -> OpportunityStage:
+        """Fetch an Opportunity Stage (`GET /v2/opportunity_stages/{id}`).
+
+        Args:
+            extra_params: query parameters the definition does not name
+        """
+        result: OpportunityStage = await self._read(
+            _OPS["get_opportunity_stages"], {"id": id}, {}, extra_params
+        )
+        return result
+
+    async def update(
+        self,
+        id: int | str | None,
+        *,
+        name: str | Unset | None = UNSET,
+        order: int | Unset | None = UNSET,
+        extra_fields: Mapping[str, Any] | None = None,
+    ) -> OpportunityStage:
+        """Update an Opportunity Stage (`PUT /v2/opportunity_stages/{id}`).
+
+        Args:
+            name
+            order
+            extra_fields: body fields the definition does not name
+        """
+        result: OpportunityStage = await self._write(
+            _OPS["update_opportunity_stages"],
+            {"id": id},
+            {"name": name, "order": order},
+            extra_fields,
+        )
+        return result
+
+    async def delete(self, id: int | str | None) -> None:
+        """Delete an Opportunity Stage (`DELETE /v2/opportunity_stages/{id}`)."""
+        await self._delete(_OPS["delete_opportunity_stages"], {"id": id})
+
+
+class PlayRegistrationsBase(ListResource[PlayRegistration]):
+    """The operations of `sl.play_registrations` (generated)."""
+
+    name: ClassVar[str] = "play_registrations"
+    operations: ClassVar[Mapping[str, Operation]] = {
+        "create": _OPS["create_play_registrations"],
+        "list": _OPS["list_play_registrations"],
+        "delete": _OPS["delete_play_registrations"],
+        "get": _OPS["get_play_registrations"],
+        "update": _OPS["update_play_registrations"],
+    }
+    list_path: ClassVar[str] = "/v2/integrations/signals/registrations/plays"
+    model: ClassVar[type[PlayRegistration]] = PlayRegistration
+    supports_updated_at_cursor: ClassVar[bool] = False
+    list_params: ClassVar[frozenset[str]] = frozenset({"include_paging_counts", "page", "per_page"})
+
+    async def create(
+        self,
+        *,
+        attributes: Mapping[str, Any] | Unset | None = UNSET,
+        description: Mapping[str, Any] | Unset | None = UNSET,
+        indicators: Sequence[Any] | Unset | None = UNSET,
+        label: Mapping[str, Any] | Unset | None = UNSET,
+        name: Mapping[str, Any] | Unset | None = UNSET,
+        signal_registration_id: int,
+        extra_fields: Mapping[str, Any] | None = None,
+    ) -> PlayRegistration:
+        """Create a play registration (`POST /v2/integrations/signals/registrations/plays`).
+
+        Args:
+            attributes
+            description
+            indicators
+            label
+            name
+            signal_registration_id
+            extra_fields: body fields the definition does not name
+        """
+        result: PlayRegistration = await self._write(
+            _OPS["create_play_registrations"],
+            {},
+            {
+                "attributes": attributes,
+                "description": description,
+                "indicators": indicators,
+                "label": label,
+                "name": name,
+                "signal_registration_id": signal_registration_id,
+            },
+            extra_fields,
+        )
+        return result
+
+    def list(
+        self,
+        *,
+        include_paging_counts: bool | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
+        extra_params: Mapping[str, Any] | None = None,
+        lane: Lane = "interactive",
+    ) -> Paginator[PlayRegistration]:
+        """List play registrations (`GET /v2/integrations/signals/registrations/plays`).
+
+        Args:
+            include_paging_counts: Whether the paging metadata counts every record (costs more)
+            page: The page to answer, from 1
+            per_page: How many records a page holds (1 to 100)
+            extra_params: query parameters the definition does not name
+            lane: "bulk" to spend from the bulk share of the budget
+        """
+        op = _OPS["list_play_registrations"]
+        params: dict[str, Any] = {
+            "include_paging_counts": include_paging_counts,
+            "page": page,
+            "per_page": per_page,
+        }
+        return self._paginate(op, {}, params, extra_params, lane, self._list_mode(op, params))
+
+    async def delete(self, id: int | str | None) -> None:
+        """Delete a Play Registration (`DELETE /v2/integrations/signals/registrations/plays/{id}`)."""
+        await self._delete(_OPS["delete_play_registrations"], {"id": id})
+
+    async def get(
+        self, id: int | str | None, *, extra_params: Mapping[str, Any] | None = None
+    ) -> PlayRegistration:
+        """Fetch a Play Registration (`GET /v2/integrations/signals/registrations/plays/{id}`).
+
+        Args:
+            extra_params: query parameters the definition does not name
+        """
+        result: PlayRegistration = await self._read(
+            _OPS["get_play_registrations"], {"id": id}, {}, extra_params
+        )
+        return result
+
+    async def update(
+        self,
+        id: int | str | None,
+        *,
+        attributes: Mapping[str, Any] | Unset | None = UNSET,
+        description: Mapping[str, Any] | Unset | None = UNSET,
+        indicators: Sequence[Any] | Unset | None = UNSET,
+        label: Mapping[str, Any] | Unset | None = UNSET,
+        name: Mapping[str, Any] | Unset | None = UNSET,
+        extra_fields: Mapping[str, Any] | None = None,
+    ) -> PlayRegistration:
+        """Update a Play Registration (`PUT /v2/integrations/signals/registrations/plays/{id}`).
+
+        Args:
+            attributes
+            description
+            indicators
+            label
+            name
+            extra_fields: body fields the definition does not name
+        """
+        result: PlayRegistration = await self._write(
+            _OPS["update_play_registrations"],
+            {"id": id},
+            {
+                "attributes": attributes,
+                "description": description,
+                "indicators": indicators,
+                "label": label,
+                "name": name,
+            },
+            extra_fields,
+        )
+        return result
+
+
+class ProfilesBase(Resource):
+    """The operations of `sl.profiles` (generated)."""
+
+    name: ClassVar[str] = "profiles"
+    operations: ClassVar[Mapping[str, Operation]] = {"get": _OPS["get_profiles"]}
+
+    async def get(self, *, extra_params: Mapping[str, Any] | None = None) -> Profile:
+        """Fetch current user's profile (`GET /v2/profiles`).
+
+        Args:
+            extra_params: query parameters the definition does not name
+        """
+        result: Profile = await self._read(_OPS["get_profiles"], {}, {}, extra_params)
+        return result
+
+
+class DataControlRequestsBase(ListResource[DataControlRequest]):
+    """The operations of `sl.data_control_requests` (generated)."""
+
+    name: ClassVar[str] = "data_control_requests"
+    operations: ClassVar[Mapping[str, Operation]] = {
+        "get": _OPS["get_data_control_requests"],
+        "list": _OPS["list_data_control_requests"],
+    }
+    list_path: ClassVar[str] = "/v2/data_control/requests"
+    model: ClassVar[type[DataControlRequest]] = DataControlRequest
+    supports_updated_at_cursor: ClassVar[bool] = False
+    list_params: ClassVar[frozenset[str]] = frozenset(
+        {
+            "dry_run",
+            "include_paging_counts",
+            "page",
+            "per_page",
+            "request_type",
+            "sort_by",
+            "sort_direction",
+            "team_id",
+            "user_guid",
+        }
+    )
+
+    async def get(
+        self, id: int | str | None, *, extra_params: Mapping[str, Any] | None = None
+    ) -> DataControlRequest:
+        """Fetch a Request record (`GET /v2/data_control/requests/{id}`).
+
+        Args:
+            extra_params: query parameters the definition does not name
+        """
+        result: DataControlRequest = await self._read(
+            _OPS["get_data_control_requests"], {"id": id}, {}, extra_params
+        )
+        return result
+
+    def list(
+        self,
+        *,
+        dry_run: bool | None = None,
+        include_paging_counts: bool | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
+        request_type: Sequence[str] | None = None,
+        sort_by: Literal["inserted_at"] | str | None = None,
+        sort_direction: Literal["ASC", "DESC"] | None = None,
+        team_id: int | None = None,
+        user_guid: str | None = None,
+        extra_params: Mapping[str, Any] | None = None,
+        lane: Lane = "interactive",
+    ) -> Paginator[DataControlRequest]:
+        """Retrieve a list of Requests (`GET /v2/data_control/requests`).
+
+        Args:
+            dry_run: Only report what the request would do
+            include_paging_counts: Whether the paging metadata counts every record (costs more)
+            page: The page to answer, from 1
+            per_page: How many records a page holds (1 to 100)
+            request_type
+            sort_by: Key to sort on, must be one of: inserted_at. Defaults to inserted_at
+            sort_direction: Direction of sort, must be one of: ASC, DESC. Defaults to DESC
+            team_id
+            user_guid
+            extra_params: query parameters the definition does not name
+            lane: "bulk" to spend from the bulk share of the budget
+        """
+        op = _OPS["list_data_control_requests"]
+        params: dict[str, Any] = {
+            "dry_run": dry_run,
+            "include_paging_counts": include_paging_counts,
+            "page": page,
+            "per_page": per_page,
+            "request_type": request_type,
+            "sort_by": sort_by,
+            "sort_direction": sort_direction,
+            "team_id": team_id,
+            "user_guid": user_guid,
+        }
+        return self._paginate(op, {}, params, extra_params, lane, self._list_mode(op, params))
+
+
+class MeetingRescheduleLinksBase(Resource):
+    """The operations of `sl.meeting_reschedule_links` (generated)."""
+
+    name: ClassVar[str] = "meeting_reschedule_links"
+    operations: ClassVar[Mapping[str, Operation]] = {"get": _OPS["get_meeting_reschedule_links"]}
+
+    async def get(
+        self, id: int | str | None, *, extra_params: Mapping[str, Any] | None = None
+    ) -> MeetingRescheduleLink:
+        """Fetch a reschedule meeting link (`GET /v2/meetings/reschedule_links/{id}`).
+
+        Args:
+            extra_params: query parameters the definition does not name
+        """
+        result: MeetingRescheduleLink = await self._read(
+            _OPS["get_meeting_reschedule_links"], {"id": id}, {}, extra_params
+        )
+        return result
+
+
+class SignalRegistrationsBase(ListResource[SignalRegistration]):
+    """The operations of `sl.signal_registrations` (generated)."""
+
+    name: ClassVar[str] = "signal_registrations"
+    operations: ClassVar[Mapping[str, Operation]] = {
+        "get": _OPS["get_signal_registrations"],
+        "delete": _OPS["delete_signal_registrations"],
+        "update": _OPS["update_signal_registrations"],
+        "list": _OPS["list_signal_registrations"],
+        "create": _OPS["create_signal_registrations"],
+    }
+    list_path: ClassVar[str] = "/v2/integrations/signals/registrations"
+    model: ClassVar[type[SignalRegistration]] = SignalRegistration
+    supports_updated_at_cursor: ClassVar[bool] = True
+    list_params: ClassVar[frozenset[str]] = frozenset(
+        {"include_paging_counts", "page", "per_page", "sort_by", "sort_direction", "updated_at"}
+    )
+
+    async def get(
+        self, id: int | str | None, *, extra_params: Mapping[str, Any] | None = None
+    ) -> SignalRegistration:
+        """Fetch a Signal Registration (`GET /v2/integrations/signals/registrations/{id}`).
+
+        Args:
+            extra_params: query parameters the definition does not name
+        """
+        result: SignalRegistration = await self._read(
+            _OPS["get_signal_registrations"], {"id": id}, {}, extra_params
+        )
+        return result
+
+    async def delete(self, id: int | str | None) -> None:
+        """Deletes a Signal Registrations (`DELETE /v2/integrations/signals/registrations/{id}`)."""
+        await self._delete(_OPS["delete_signal_registrations"], {"id": id})
+
+    async def update(
+        self,
+        id: int | str | None,
+        *,
+        attribution: Sequence[str] | Unset | None = UNSET,
+        data_shape: Mapping[str, Any] | Unset | None = UNSET,
+        description: Mapping[str, Any] | Unset | None = UNSET,
+        indicators: Sequence[Any] | Unset | None = UNSET,
+        type: str | Unset | None = UNSET,
+        extra_fields: Mapping[str, Any] | None = None,
+    ) -> SignalRegistration:
+        """Update a Signal Registration (`PUT /v2/integrations/signals/registrations/{id}`).
+
+        Args:
+            attribution
+            data_shape
+            description
+            indicators
+            type
+            extra_fields: body fields the definition does not name
+        """
+        result: SignalRegistration = await self._write(
+            _OPS["update_signal_registrations"],
+            {"id": id},
+            {
+                "attribution": attribution,
+                "data_shape": data_shape,
+                "description": description,
+                "indicators": indicators,
+                "type": type,
+            },
+            extra_fields,
+        )
+        return result
+
+    def list(
+        self,
+        *,
+        include_paging_counts: bool | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
+        sort_by: Literal["id", "updated_at"] | str | None = None,
+        sort_direction: Literal["ASC", "DESC"] | None = None,
+        updated_at: DatetimeRange | None = None,
+        extra_params: Mapping[str, Any] | None = None,
+        lane: Lane = "interactive",
+    ) -> Paginator[SignalRegistration]:
+        """List Signal Registrations (`GET /v2/integrations/signals/registrations`).
+
+        Args:
+            include_paging_counts: Whether the paging metadata counts every record (costs more)
+            page: The page to answer, from 1
+            per_page: How many records a page holds (1 to 100)
+            sort_by: Key to sort on, must be one of: id, updated_at. Defaults to updated_at
+            sort_direction: Direction of sort, must be one of: ASC, DESC. Defaults to DESC
+            updated_at: A range of last-update times
+            extra_params: query parameters the definition does not name
+            lane: "bulk" to spend from the bulk share of the budget
+        """
+        op = _OPS["list_signal_registrations"]
+        params: dict[str, Any] = {
+            "include_paging_counts": include_paging_counts,
+            "page": page,
+            "per_page": per_page,
+            "sort_by": sort_by,
+            "sort_direction": sort_direction,
+            "updated_at": updated_at,
+        }
+        return self._paginate(op, {}, params, extra_params, lane, self._list_mode(op, params))
+
+    async def create(
+        self,
+        *,
+        attribution: Sequence[str] | Unset | None = UNSET,
+        data_shape: Mapping[str, Any] | Unset | None = UNSET,
+        description: Mapping[str, Any] | Unset | None = UNSET,
+        indicators: Sequence[Any] | Unset | None = UNSET,
+        integration_id: int | Unset | None = UNSET,
+        type: str,
+        extra_fields: Mapping[str, Any] | None = None,
+    ) -> SignalRegistration:
+        """Create a Signal Registration (`POST /v2/integrations/signals/registrations`).
+
+        Args:
+            attribution
+            data_shape
+            description
+            indicators
+            integration_id
+            type
+            extra_fields: body fields the definition does not name
+        """
+        result: SignalRegistration = await self._write(
+            _OPS["create_signal_registrations"],
+            {},
+            {
+                "attribution": attribution,
+                "data_shape": data_shape,
+                "description": description,
+                "indicators": indicators,
+                "integration_id": integration_id,
+                "type": type,
+            },
+            extra_fields,
+        )
+        return result
+
+
+class SignalsBase(Resource):
+    """The operations of `sl.signals` (generated)."""
+
+    name: ClassVar[str] = "signals"
+    operations: ClassVar[Mapping[str, Operation]] = {"create": _OPS["create_signals"]}
+
+    async def create(
+        self,
+        *,
+        attribution: Mapping[str, Any] | Unset | None = UNSET,
+        data: Mapping[str, Any] | Unset | None = UNSET,
+        idempotency_key: str | Unset | None = UNSET,
+        indicators: Sequence[Mapping[str, Any]] | Unset | None = UNSET,
+        occurred_at: datetime | str,
+        type: str,
+        urgency: str | Unset | None = UNSET,
+        extra_fields: Mapping[str, Any] | None = None,
+    ) -> Signal:
+        """Create a signal (`POST /v2/signals`).
+
+        Args:
+            attribution
+            data
+            idempotency_key: A key unique to this request: a resend with the same key changes nothing
+            indicators
+            occurred_at
+            type
+            urgency
+            extra_fields: body fields the definition does not name
+        """
+        result: Signal = await self._write(
+            _OPS["create_signals"],
+            {},
+            {
+                "attribution": attribution,
+                "data": data,
+                "idempotency_key": idempotency_key,
+                "indicators": indicators,
+                "occurred_at": occurred_at,
+                "type": type,
+                "urgency": urgency,
+            },
+            extra_fields,
+        )
+        return result
+
+
+class TranscriptionsBase(ListResource[Transcription]):
+    """The operations of `sl.transcriptions` (generated)."""
+
+    name: ClassVar[str] = "transcriptions"
+    operations: ClassVar[Mapping[str, Operation]] = {
+        "list": _OPS["list_transcriptions"],
+        "get": _OPS["get_transcriptions"],
+        "get_artifact": _OPS["get_transcription_artifact"],
+        "list_sentences": _OPS["list_transcription_sentences"],
+    }
+    list_path: ClassVar[str] = "/v2/transcriptions"
+    model: ClassVar[type[Transcription]] = Transcription
+    supports_updated_at_cursor: ClassVar[bool] = False
+    list_params: ClassVar[frozenset[str]] = frozenset(
+        {
+            "created_at",
+            "ids",
+            "include_paging_counts",
+            "language_code",
+            "page",
+            "per_page",
+            "sort_by",
+            "sort_direction",
+            "updated_at",
+        }
+    )
+
+    def list(
+        self,
+        *,
+        created_at: DatetimeRange | None = None,
+        ids: Sequence[str] | None = None,
+        include_paging_counts: bool | None = None,
+        language_code: Sequence[str] | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
+        sort_by: Literal["created_at", "updated_at"] | str | None = None,
+        sort_direction: Literal["ASC", "DESC"] | None = None,
+        updated_at: DatetimeRange | None = None,
+        extra_params: Mapping[str, Any] | None = None,
+        lane: Lane = "interactive",
+    ) -> Paginator[Transcription]:
+        """List Transcriptions (`GET /v2/transcriptions`).
+
+        Args:
+            created_at: A range of creation times
+            ids: Only these records
+            include_paging_counts: Whether the paging metadata counts every record (costs more)
+            language_code
+            page: The page to answer, from 1
+            per_page: How many records a page holds (1 to 100)
+            sort_by: Key to sort on, must be one of: created_at, updated_at. Defaults to created_at
+            sort_direction: Direction of sort, must be one of: ASC, DESC. Defaults to DESC
+            updated_at: A range of last-update times
+            extra_params: query parameters the definition does not name
+            lane: "bulk" to spend from the bulk share of the budget
+        """
+        op = _OPS["list_transcriptions"]
+        params: dict[str, Any] = {
+            "created_at": created_at,
+            "ids": ids,
+            "include_paging_counts": include_paging_counts,
+            "language_code": language_code,
+            "page": page,
+            "per_page": per_page,
+            "sort_by": sort_by,
+            "sort_direction": sort_direction,
+            "updated_at": updated_at,
+        }
+        return self._paginate(op, {}, params, extra_params, lane, self._list_mode(op, params))
+
+    async def get(
+        self, id: int | str | None, *, extra_params: Mapping[str, Any] | None = None
+    ) -> Transcription:
+        """Fetch a Transcription (`GET /v2/transcriptions/{id}`).
+
+        Args:
+            extra_params: query parameters the definition does not name
+        """
+        result: Transcription = await self._read(
+            _OPS["get_transcriptions"], {"id": id}, {}, extra_params
+        )
+        return result
+
+    async def get_artifact(
+        self, id: int | str | None, *, extra_params: Mapping[str, Any] | None = None
+    ) -> TranscriptionArtifact:
+        """Fetch a Transcription Artifact (`GET /v2/transcriptions/{id}/artifact`).
+
+        Args:
+            extra_params: query parameters the definition does not name
+        """
+        result: TranscriptionArtifact = await self._read(
+            _OPS["get_transcription_artifact"], {"id": id}, {}, extra_params
+        )
+        return result
+
+    def list_sentences(
+        self,
+        id: int | str | None,
+        *,
+        include_paging_counts: bool | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
+        extra_params: Mapping[str, Any] | None = None,
+        lane: Lane = "interactive",
+    ) -> Paginator[TranscriptionSentence]:
+        """Fetch a Transcription's Sentences (`GET /v2/transcriptions/{id}/sentences`).
+
+        Args:
+            include_paging_counts: Whether the paging metadata counts every record (costs more)
+            page: The page to answer, from 1
+            per_page: How many records a page holds (1 to 100)
+            extra_params: query parameters the definition does not name
+            lane: "bulk" to spend from the bulk share of the budget
+        """
+        op = _OPS["list_transcription_sentences"]
+        params: dict[str, Any] = {
+            "include_paging_counts": include_paging_counts,
+            "page": page,
+            "per_page": per_page,
+        }
+        return self._paginate(op, {"id": id}, params, extra_params, lane, self._mode(op))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ._generated import (
     ActivitiesBase,
     ActivityHistoriesBase,
+    BulkRescheduleTasksBase,
     CallsBase,
     EmailsBase,
     NotesBase,
@@ -16,6 +17,7 @@ from ._generated import (
 __all__ = [
     "Activities",
     "ActivityHistories",
+    "BulkRescheduleTasks",
     "Calls",
     "Emails",
     "Notes",
@@ -55,3 +57,7 @@ class Successes(SuccessesBase):
 
 class ThirdPartyLiveFeedItems(ThirdPartyLiveFeedItemsBase):
     """Items an integration posts to a user's live feed."""
+
+
+class BulkRescheduleTasks(BulkRescheduleTasksBase):
+    """Move many tasks to a new due date in one request."""

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from ._generated import CadenceExportsBase, CadenceImportsBase, CadenceMembershipsBase, CadencesBase
+from ._generated import (
+    CadenceExportsBase,
+    CadenceImportsBase,
+    CadenceMembershipsBase,
+    CadencesBase,
+    CadenceStatsBase,
+)
 
-__all__ = ["CadenceExports", "CadenceImports", "CadenceMemberships", "Cadences"]
+__all__ = ["CadenceExports", "CadenceImports", "CadenceMemberships", "CadenceStats", "Cadences"]
 
 
 class Cadences(CadencesBase):
@@ -21,3 +27,7 @@ class CadenceExports(CadenceExportsBase):
 
 class CadenceImports(CadenceImportsBase):
     """Create cadences from an exported cadence's JSON."""
+
+
+class CadenceStats(CadenceStatsBase):
+    """Statistics of one cadence (`get(cadence_id)`)."""

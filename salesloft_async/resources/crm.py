@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-from ._generated import CrmActivitiesBase, CrmActivityFieldsBase, CrmUsersBase
+from ._generated import (
+    AccountTeamMemberRolesBase,
+    CrmAccountTeamMembersBase,
+    CrmActivitiesBase,
+    CrmActivityFieldsBase,
+    CrmUsersBase,
+)
 
-__all__ = ["CrmActivities", "CrmActivityFields", "CrmUsers"]
+__all__ = [
+    "AccountTeamMemberRoles",
+    "CrmAccountTeamMembers",
+    "CrmActivities",
+    "CrmActivityFields",
+    "CrmUsers",
+]
 
 
 class CrmActivities(CrmActivitiesBase):
@@ -17,3 +29,11 @@ class CrmActivityFields(CrmActivityFieldsBase):
 
 class CrmUsers(CrmUsersBase):
     """CRM users mapped to Salesloft users."""
+
+
+class AccountTeamMemberRoles(AccountTeamMemberRolesBase):
+    """The roles a member of a CRM account team can hold."""
+
+
+class CrmAccountTeamMembers(CrmAccountTeamMembersBase):
+    """Members of CRM account teams (CRM-side ids and names)."""

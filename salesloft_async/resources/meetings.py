@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ._generated import CalendarEventsBase, MeetingsBase
+from ._generated import CalendarEventsBase, MeetingRescheduleLinksBase, MeetingsBase
 
-__all__ = ["CalendarEvents", "Meetings"]
+__all__ = ["CalendarEvents", "MeetingRescheduleLinks", "Meetings"]
 
 
 class Meetings(MeetingsBase):
@@ -16,3 +16,7 @@ class Meetings(MeetingsBase):
 
 class CalendarEvents(CalendarEventsBase):
     """Calendar events; `upsert()` writes one from an external calendar."""
+
+
+class MeetingRescheduleLinks(MeetingRescheduleLinksBase):
+    """A link a person can use to reschedule a meeting."""

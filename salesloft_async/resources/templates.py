@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from ._generated import (
+    EmailMissingTagsBase,
     EmailTemplateAttachmentsBase,
     EmailTemplatesBase,
     TeamTemplateAttachmentsBase,
     TeamTemplatesBase,
 )
 
-__all__ = ["EmailTemplateAttachments", "EmailTemplates", "TeamTemplateAttachments", "TeamTemplates"]
+__all__ = [
+    "EmailMissingTags",
+    "EmailTemplateAttachments",
+    "EmailTemplates",
+    "TeamTemplateAttachments",
+    "TeamTemplates",
+]
 
 
 class EmailTemplates(EmailTemplatesBase):
@@ -26,3 +33,7 @@ class TeamTemplates(TeamTemplatesBase):
 
 class TeamTemplateAttachments(TeamTemplateAttachmentsBase):
     """Attachments of team templates."""
+
+
+class EmailMissingTags(EmailMissingTagsBase):
+    """Check an email for dynamic tags that would be left empty for a person."""

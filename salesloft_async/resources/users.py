@@ -7,9 +7,9 @@ from typing import Any
 
 from ..pagination import Mode
 from ..spec import Operation
-from ._generated import CustomRolesBase, GroupsBase, MeBase, TeamBase, UsersBase
+from ._generated import CustomRolesBase, GroupsBase, MeBase, ProfilesBase, TeamBase, UsersBase
 
-__all__ = ["CustomRoles", "Groups", "Me", "Team", "Users"]
+__all__ = ["CustomRoles", "Groups", "Me", "Profiles", "Team", "Users"]
 
 
 class Users(UsersBase):
@@ -35,3 +35,7 @@ class Groups(GroupsBase):
 
 class CustomRoles(CustomRolesBase):
     """The team's custom roles."""
+
+
+class Profiles(ProfilesBase):
+    """The current user's profile: `await sl.profiles.get()`."""

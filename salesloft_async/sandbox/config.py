@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ..clock import ManualClock
+from ..errors import ConfigurationError
 from .faults import FaultRule
 
 __all__ = [
@@ -50,23 +52,6 @@ def page_cost(table: CostTable, page: int) -> int:
         else:
             break
     return cost
-
-
-class ManualClock:
-    """A clock tests move by hand (epoch seconds), so windows and token expiry need no sleeping."""
-
-    def __init__(self, start: float = 1_767_225_600.0) -> None:  # 2026-01-01T00:00:00Z
-        self.now = float(start)
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> float:
-        self.now += seconds
-        return self.now
-
-    def set(self, now: float) -> None:
-        self.now = float(now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +94,25 @@ class SandboxConfig:
     client_secret: str | None = field(default=None, repr=False)
     redirect_uri: str = "http://127.0.0.1:8765/callback"
     clock: Callable[[], float] = time.time
+    #: deliver webhooks to any http(s) URL; by default only to loopback ones, so that a snippet
+    #: pointed at the sandbox can never post its data off the machine
+    allow_remote_webhooks: bool = False
+
+    def __post_init__(self) -> None:
+        counts = {"people": self.people, "users": self.users, "cadences": self.cadences}
+        counts.update(accounts=self.accounts or 0, big_cluster=self.big_cluster)
+        counts.update(background_spend=self.background_spend, webhook_retries=self.webhook_retries)
+        counts.update(self.sizes)
+        spans = {"latency": self.latency, "webhook_retry_delay": self.webhook_retry_delay}
+        problems = [f"{name} must be at least 0, got {n}" for name, n in counts.items() if n < 0]
+        problems += [f"{name} must be at least 0, got {v}" for name, v in spans.items() if v < 0]
+        if self.budget < 1:
+            problems.append(f"budget must be at least 1, got {self.budget}")
+        for name, value in (("window", self.window), ("token_ttl", self.token_ttl)):
+            if value <= 0:
+                problems.append(f"{name} must be positive, got {value}")
+        if problems:
+            raise ConfigurationError("sandbox: " + "; ".join(problems))
 
     def size(self, name: str) -> int:
         if name in self.sizes:

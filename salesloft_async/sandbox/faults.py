@@ -22,6 +22,22 @@ Action = Literal["none", "error", "drop", "truncate"]
 
 @dataclass(eq=False)
 class FaultRule:
+    """What goes wrong for the requests whose path matches; added with ``sb.faults.add(...)``.
+
+    :param pattern: the request paths it applies to: an fnmatch pattern of the whole path
+        (``"/v2/people*"``), or a regular expression searched in it when `regex` is set.
+    :param latency: seconds added to every matching request.
+    :param jitter: up to this many seconds more, drawn anew for each request.
+    :param error_rate: share of matching requests answered with `error_status`.
+    :param error_status: the status of those answers.
+    :param drop_rate: share of matching requests whose connection is closed without an answer.
+    :param truncate_rate: share of matching requests whose body stops halfway through the
+        promised Content-Length.
+    :param methods: the HTTP methods it applies to (None: every method).
+    :param regex: read `pattern` as a regular expression.
+    :param times: stop applying after this many matching requests (None: forever).
+    """
+
     pattern: str
     latency: float = 0.0
     jitter: float = 0.0
@@ -63,7 +79,11 @@ NO_FAULT = FaultDecision()
 
 
 class Faults:
-    """The live rule set of one sandbox; tests add and clear rules while it runs."""
+    """The live rule set of one sandbox; tests add and clear rules while it runs.
+
+    :param seed: seeds the draws (which request fails, how much jitter), so a run is repeatable.
+    :param rules: the rules to start with.
+    """
 
     def __init__(self, seed: int = 0, rules: Iterable[FaultRule] = ()) -> None:
         self._rng = random.Random(f"faults:{seed}")

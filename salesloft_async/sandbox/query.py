@@ -1,10 +1,13 @@
 """List reads the way Salesloft answers them: filters, sorting, paging and metadata.
 
 Parsing is strict where Salesloft is strict (a bad value for a known filter answers 422) and lax
-where it is lax (unknown filters are ignored, `per_page` is clamped to 1..100, a page past the end
-is an empty page).  Execution walks one of the collection's maintained orders, so the default and
-cursor-poller reads are slices; other filters are predicates evaluated lazily, stopping as soon as
-the page (and the knowledge of whether a next page exists) is complete.
+where it is lax (`per_page` is clamped to 1..100, a page past the end is an empty page).  A list
+honours only the filters and sort keys its definition lists and ignores the rest, as Salesloft
+does: `custom_fields` does not filter by `updated_at`, so a reader that needs an `updated_at`
+cursor must notice that it has none (an unlisted sort key leaves the default order).  Execution
+walks one of the collection's maintained orders, so the default and cursor-poller reads are
+slices; other filters are predicates evaluated lazily, stopping as soon as the page (and the
+knowledge of whether a next page exists) is complete.
 """
 
 from __future__ import annotations
@@ -23,13 +26,6 @@ from .store import Collection, us_from_iso
 __all__ = ["ListQuery", "QueryError", "parse_list_query", "run_list"]
 
 RANGE_OPS = ("gt", "gte", "lt", "lte")
-UNIVERSAL_SORTS = frozenset({"updated_at", "created_at", "id"})
-#: range filters every collection answers, even where the definition forgets to list them, so that
-#: a cursor poller over any resource terminates
-UNIVERSAL_FILTERS = {
-    "updated_at": Param(name="updated_at", type="datetime", range=True),
-    "created_at": Param(name="created_at", type="datetime", range=True),
-}
 _KEY = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:\[(?P<sub>[A-Za-z_]*)\])?$")
 _BIG = 1 << 62
 
@@ -154,12 +150,8 @@ def parse_list_query(
 
     allowed, default_sort = _allowed_sorts(known.get("sort_by"))
     q.sort_by = default_sort
-    if (sort_by := first("sort_by")) is not None:
-        # the timestamps and id order every collection, whatever its description lists
-        if allowed and sort_by not in allowed and sort_by not in UNIVERSAL_SORTS:
-            errors["sort_by"] = [f"must be one of: {', '.join(allowed)}"]
-        else:
-            q.sort_by = sort_by
+    if (sort_by := first("sort_by")) is not None and sort_by in allowed:
+        q.sort_by = sort_by
     if (direction := first("sort_direction")) is not None:
         if direction.upper() not in ("ASC", "DESC"):
             errors["sort_direction"] = ["must be one of: ASC, DESC"]
@@ -176,7 +168,7 @@ def parse_list_query(
         "sort_direction",
     }
     for name, subs in params.items():
-        param = known.get(name) or UNIVERSAL_FILTERS.get(name)
+        param = known.get(name)
         if name in control or param is None:
             continue
         try:
@@ -199,6 +191,11 @@ def _add_filter(
 ) -> None:
     ranged = {k: v[-1] for k, v in subs.items() if k in RANGE_OPS}
     plain = subs.get(None, [])
+    prefix = subs.get("_starts_with")
+    if prefix:  # `title[_starts_with]=Dem`: a case-insensitive prefix
+        start = prefix[-1].lower()
+        q.filtering[f"{name}[_starts_with]"] = prefix[-1]
+        q.predicates.append(lambda r: str(r.get(name) or "").lower().startswith(start))
     if ranged:
         echo: dict[str, str] = dict(ranged)
         q.filtering[name] = echo
@@ -244,7 +241,8 @@ def _add_filter(
             typed.append(value)
     if name == "ids":
         # string-typed ids (custom roles) that are not numbers simply match nothing here
-        q.ids = {int(v) for v in typed if isinstance(v, int) or str(v).isdigit()}
+        found = (col.lookup(str(v)) for v in typed)
+        q.ids = {k for k in found if k is not None}
         return
     access = accessor_for(col.name, name, sample, guid_of)
     if access is None:
@@ -368,6 +366,8 @@ def _sort_key(value: Any, rid: int) -> tuple[int, Any, int]:
 def _time_range_predicate(col: Collection, name: str, op: str, bound: int) -> Predicate:
     slot = 0 if name == "created_at" else 1
     times = col.times
+    if col.uuid_ids:
+        return _compare(lambda r: times[col.key_of(r)][slot], op, bound)
     return _compare(lambda r: times[r["id"]][slot], op, bound)
 
 

@@ -68,6 +68,12 @@ REF_TARGETS: dict[str, str] = {
     "bulk_job": "bulk_jobs",
     "phone_number_assignment": "phone_number_assignments",
     "mailing": "mailings",
+    "last_modified_user": "users",
+    "most_recent_step": "steps",
+    "opportunity": "opportunities",
+    "conversation": "conversations",
+    "transcription": "transcriptions",
+    "signal_registration": "signal_registrations",
 }
 
 #: resource -> webhook event prefix (`person` -> person_created, person_updated, person_deleted)
@@ -87,7 +93,16 @@ EVENT_PREFIX: dict[str, str] = {
 }
 
 #: resources with one record and no id in the path
-SINGLETONS = frozenset({"me", "team"})
+SINGLETONS = frozenset({"me", "team", "profiles"})
+
+#: (resource, action) -> the collection serving a record's sub-resource, and its schema; its
+#: records carry the parent's `id` (a UUID), and the path is the parent's plus a suffix
+SUB_RESOURCES: dict[tuple[str, str], tuple[str, str]] = {
+    ("conversations", "get_extensive"): ("conversation_extensives", "ConversationExtensive"),
+    ("conversations", "get_recording"): ("conversation_recordings", "ConversationRecording"),
+    ("transcriptions", "get_artifact"): ("transcription_artifacts", "TranscriptionArtifact"),
+    ("transcriptions", "list_sentences"): ("transcription_sentences", "TranscriptionSentence"),
+}
 
 #: (resource, filter) -> record field it reads, where the name does not say it
 FILTER_ALIASES: dict[tuple[str, str], str] = {
@@ -112,6 +127,8 @@ FILTER_ALIASES: dict[tuple[str, str], str] = {
     ("users", "guid"): "guid",
     ("users", "group_id"): "group",
     ("actions", "user_guid"): "user.guid",
+    ("opportunities", "tag"): "tags",
+    ("conversations", "owner_ids"): "owner_id",
 }
 
 
@@ -124,6 +141,8 @@ class ResourceInfo:
     #: serve it from a collection of seeded records
     collection: bool = True
     seeded: bool = True
+    #: its records' `id` is a UUID string (conversations, team templates)
+    uuid_ids: bool = False
 
     def schema_obj(self) -> Schema | None:
         from .._operations import SCHEMAS
@@ -161,6 +180,12 @@ def load_resources() -> dict[str, ResourceInfo]:
     infos["meeting_settings"] = ResourceInfo(
         "meeting_settings", "/v2/meetings/settings", "MeetingSetting"
     )
+    for (parent, _action), (name, schema) in SUB_RESOURCES.items():
+        infos[name] = ResourceInfo(name, infos[parent].path, schema, seeded=False)
+    for info in infos.values():
+        found = info.schema_obj()
+        id_field = next((f for f in found.fields if f.name == "id"), None) if found else None
+        info.uuid_ids = id_field is not None and id_field.type == "string"
     return infos
 
 

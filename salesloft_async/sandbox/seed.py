@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import random
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -187,21 +188,43 @@ class _Seeder:
 
     def col(self, name: str) -> Collection:
         info = self.infos.get(name)
-        return self.store.collection(name, info.path if info else f"/v2/{name}")
+        return self.store.collection(
+            name, info.path if info else f"/v2/{name}", uuid_ids=bool(info and info.uuid_ids)
+        )
+
+    def uuid(self, name: str, i: int) -> str:
+        """The string id of record `i` of a resource with string ids, in its example's form (a
+        UUID unless the example is a number): known before that resource is seeded, so records
+        seeded earlier can point at it."""
+        info = self.infos.get(name)
+        schema = info.schema_obj() if info else None
+        id_field = next((f for f in schema.fields if f.name == "id"), None) if schema else None
+        if id_field is not None and id_field.example.isdigit():
+            return str(i)
+        return _guid(self.config.seed, name, i)
 
     def ref(self, name: str, rid: int | None) -> dict[str, Any] | None:
-        """An embedded reference; one shared dict per target (writes replace refs, never edit)."""
+        """An embedded reference; one shared dict per target (writes replace refs, never edit).
+
+        Only a resource the sandbox serves by id is referred to: its `_href` must resolve."""
         if rid is None:
             return None
         key = (name, rid)
         found = self._refs.get(key)
         if found is None:
+            info = self.infos.get(name)
+            if info is None or not info.op("get"):
+                return None
+            col = self.store.collections.get(name)
+            if col is not None and not info.uuid_ids and rid not in col.records:
+                if not col.ids:
+                    return None
+                rid = col.ids[(rid - 1) % len(col.ids)]  # only records that exist
             prefix = self._prefixes.get(name)
             if prefix is None:
-                info = self.infos.get(name)
-                path = info.path if info else f"/v2/{name}"
-                prefix = self._prefixes[name] = f"{self.base}{path}/"
-            found = self._refs[key] = {"_href": f"{prefix}{rid}", "id": rid}
+                prefix = self._prefixes[name] = f"{self.base}{info.path}/"
+            shown: Any = self.uuid(name, rid) if info.uuid_ids else rid
+            found = self._refs[key] = {"_href": f"{prefix}{shown}", "id": shown}
         return found
 
     def fill(
@@ -218,7 +241,7 @@ class _Seeder:
         records = []
         for i, (created, updated) in enumerate(times):
             record = make(i + 1, rng)
-            record["id"] = i + 1
+            record["id"] = self.uuid(name, i + 1) if col.uuid_ids else i + 1
             record["created_at"] = iso_from_us(created)
             record["updated_at"] = iso_from_us(updated)
             records.append(record)
@@ -489,8 +512,10 @@ class _Seeder:
 
     def memberships(self) -> None:
         people = self.store["people"]
-        n = min(self.config.size("cadence_memberships"), len(people) * 2)
         cadences = max(1, self.config.size("cadences"))
+        # at most two cadences per person, and never more pairs than exist (the loop below draws
+        # distinct pairs until it has n of them)
+        n = min(self.config.size("cadence_memberships"), len(people) * min(2, cadences))
         users = self.config.size("users")
         seen: set[tuple[int, int]] = set()
         pairs: list[tuple[int, int]] = []
@@ -648,11 +673,105 @@ class _Seeder:
 
     def generic(self, info: ResourceInfo, schema: Schema) -> None:
         count = self.config.size(info.name)
+        pointing = [f for f in schema.fields if f.target and f.ref is None and not f.array]
 
         def make(i: int, rng: random.Random) -> Record:
-            return fake_record(schema, i, rng, self.ref)
+            record = fake_record(schema, i, rng, self.ref)
+            for fld in pointing:  # a bare id or guid names a record that exists
+                record[fld.name] = self.existing(fld, record[fld.name], i)
+            return record
 
         self.fill(info.name, count, make, clusters=[])
+
+    def existing(self, fld: Field, value: Any, i: int) -> Any:
+        """`value` of a field pointing at `fld.target` (an id, or a user's guid), made to name a
+        record the sandbox has (the value as made when the target is not served)."""
+        col = self.store.collections.get(fld.target or "")
+        if col is None or not col.ids:
+            return value
+        record = col.records[col.ids[(i - 1) % len(col.ids)]]
+        if "guid" in fld.name:
+            return record.get("guid", value)
+        return record["id"] if fld.type == "integer" else str(record["id"])
+
+    def conversations(self) -> None:
+        """Link conversations and transcriptions both ways, and give each its sub-resources
+        (extensive view, recording, transcript artifact, sentences) at the paths that serve them."""
+        from .._operations import SCHEMAS
+
+        convs, trans = self.store["conversations"], self.store["transcriptions"]
+        base = self.base
+        rng = self.rng("conversations:extra")
+        extensive, recordings, artifacts, sentences = [], [], [], []
+        ext_times, rec_times, art_times, sen_times = [], [], [], []
+        for key, conv in convs.records.items():
+            cid = conv["id"]
+            t = trans.records.get(key)
+            tid = t["id"] if t else None
+            conv_href = f"{base}/v2/conversations/{cid}"
+            tr_href = f"{base}/v2/transcriptions/{tid}"
+            conv["recording"] = {"_href": f"{conv_href}/recording", "id": cid}
+            conv["transcription"] = {"_href": tr_href, "id": tid} if t else None
+            conv["transcription_sentences"] = (
+                {"_href": f"{tr_href}/sentences", "id": tid} if t else None
+            )
+            conv["transcription_artifact"] = (
+                {"_href": f"{tr_href}/artifact", "id": tid} if t else None
+            )
+            conv["call_id"] = None  # call data records do not point back at conversations here
+            times = convs.times[key]
+            more = fake_record(SCHEMAS["ConversationExtensive"], key, rng, self.ref)
+            extensive.append({**more, **conv})
+            ext_times.append(times)
+            recording = fake_record(SCHEMAS["ConversationRecording"], key, rng, self.ref)
+            recording.update(
+                id=cid,
+                url=f"https://media.example.com/recordings/{cid}.mp4",
+                created_at=conv["created_at"],
+                updated_at=conv["updated_at"],
+            )
+            recordings.append(recording)
+            rec_times.append(times)
+            if t is None:
+                continue
+            conv_ref = {"_href": conv_href, "id": cid}
+            t["conversation"] = conv_ref
+            t["transcription_sentences"] = {"_href": f"{tr_href}/sentences", "id": tid}
+            t["transcription_artifact"] = {"_href": f"{tr_href}/artifact", "id": tid}
+            artifacts.append(
+                {
+                    "content_type": "application/json",
+                    "conversation": conv_ref,
+                    "created_at": t["created_at"],
+                    "id": tid,
+                    "language_code": t.get("language_code"),
+                    "updated_at": t["updated_at"],
+                    "url": f"https://media.example.com/transcripts/{tid}.json",
+                }
+            )
+            art_times.append(trans.times[key])
+            created = trans.times[key][0]
+            for n in range(1 + key % 4):
+                start = n * 4.5
+                sentences.append(
+                    {
+                        "conversation": conv_ref,
+                        "end_time": start + 4.0,
+                        "id": tid,
+                        "order_number": n + 1,
+                        "recording_attendee_id": _guid(0, "attendee", key * 10 + n % 2),
+                        "start_time": start,
+                        "text": f"Sentence {n + 1} of conversation {key}.",
+                    }
+                )
+                sen_times.append((created + n, created + n))
+        for name, records, stamps in (
+            ("conversation_extensives", extensive, ext_times),
+            ("conversation_recordings", recordings, rec_times),
+            ("transcription_artifacts", artifacts, art_times),
+            ("transcription_sentences", sentences, sen_times),
+        ):
+            self.col(name).load(records, stamps)
 
 
 PAD3 = tuple(f"{n:03d}" for n in range(1000))
@@ -676,11 +795,17 @@ def _guid(seed: int, kind: str, i: int) -> str:
 RefMaker = Callable[[str, "int | None"], "dict[str, Any] | None"]
 
 
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+
+
 def fake_value(fld: Field, i: int, rng: random.Random, ref: RefMaker, depth: int = 0) -> Any:
-    """A plausible value for one schema field, by its type, reference and name."""
+    """A plausible value for one schema field: of its type, among its listed values, in the
+    form of its example, and pointing at a record that exists where it refers to one."""
     name = fld.name
     if fld.ref == "EmbeddedResource":
-        target = REF_TARGETS.get(name.removesuffix("s"), name if name.endswith("s") else name + "s")
+        target = fld.target or REF_TARGETS.get(
+            name.removesuffix("s"), name if name.endswith("s") else name + "s"
+        )
         if fld.array:
             return []
         return ref(target, 1 + _below(rng, 5))
@@ -694,25 +819,48 @@ def fake_value(fld: Field, i: int, rng: random.Random, ref: RefMaker, depth: int
         return [value] if fld.array else value
     if fld.array:
         return []
+    if fld.choices:
+        return fld.choices[_below(rng, len(fld.choices))]
     if fld.type == "boolean":
         return rng.random() < 0.5
     if fld.type == "integer":
-        return 1 + _below(rng, 99)
+        return 1 + _below(rng, 5 if fld.target or name.endswith("_id") else 99)
     if fld.type == "number":
         return round(rng.random() * 100, 2)
     if fld.type == "datetime" or name.endswith("_at") or name.endswith("_time"):
         return iso_from_us(BASE_US + _below(rng, SPAN_US))
+    if fld.format == "date":
+        return iso_from_us(BASE_US + _below(rng, SPAN_US))[:10]
     if fld.type == "object":
         return {}
-    if "email" in name:
-        return f"{name.replace('_', '.')}.{i}@example.com"
-    if "guid" in name or name == "uuid":
+    example = fld.example
+    named = NAMED_VALUES.get(name) or (NAMED_VALUES["crm_id"] if name.endswith("crm_id") else None)
+    if named is not None:
+        return named(i)
+    if fld.format == "uuid" or _UUID.match(example) or "guid" in name or name == "uuid":
         return _guid(0, name, i)
-    if name.endswith("url") or name.endswith("link"):
+    if example.isdigit() or (name.endswith("_id") and not example):
+        # an id sent as a string ("123"): one of the records the sandbox has
+        return str(1 + _below(rng, 5))
+    if "email" in name or "@" in example:
+        return f"{name.replace('_', '.')}.{i}@example.com"
+    if fld.format == "uri" or name.endswith("url") or name.endswith("link"):
         return f"https://example.com/{name}/{i}"
-    if name in ("name", "title", "subject", "display_name"):
-        return f"{name.replace('_', ' ').title()} {i}"
-    return f"{name} {i}"
+    if example:
+        return example
+    # free text no source describes: a readable label, e.g. "Account Name 3"
+    return f"{name.replace('_', ' ').title()} {i}"
+
+
+#: field name -> a value in the form Salesloft sends, where no example in a definition gives one
+NAMED_VALUES: dict[str, Callable[[int], str]] = {
+    "crm_id": lambda i: f"0063X00001{i:08d}",
+    "amount": lambda i: f"{1000 * (i % 50 + 1)}.00",
+    "probability": lambda i: str((i * 10) % 100),
+    "currency_iso_code": lambda i: ("USD", "EUR", "GBP")[i % 3],
+    "crm_type": lambda i: ("salesforce", "hubspot")[i % 2],
+    "locale": lambda i: ("en-US", "de-DE")[i % 2],
+}
 
 
 def fake_record(
@@ -788,9 +936,16 @@ def _seed(store: Store, config: SandboxConfig, infos: dict[str, ResourceInfo]) -
             seeder.generic(info, schema)
         else:
             seeder.col(name)
+    seeder.conversations()
     for name, info in infos.items():
         if name not in store and info.collection:
             seeder.col(name)
+    store.singletons["profiles"] = {
+        "created_at": iso_from_us(BASE_US),
+        "id": 1,
+        "updated_at": iso_from_us(BASE_US),
+        "user": seeder.ref("users", 1),
+    }
     team_rng = seeder.rng("team")
     store.singletons["team"] = {
         "_private_fields": {},

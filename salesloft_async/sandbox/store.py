@@ -10,6 +10,7 @@ is cached per record and dropped on write.
 from __future__ import annotations
 
 import json
+import uuid
 from bisect import bisect_left, insort
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -53,11 +54,17 @@ Getter = Callable[[Record], Any]
 
 
 class Collection:
-    """One resource's records, ordered three ways."""
+    """One resource's records, ordered three ways.
 
-    def __init__(self, name: str, path: str) -> None:
+    Records are held under integer keys.  Most resources show that key as their `id`; a resource
+    keyed by UUID (conversations, team templates) shows a UUID string instead, found by `lookup`.
+    """
+
+    def __init__(self, name: str, path: str, *, uuid_ids: bool = False) -> None:
         self.name = name
         self.path = path  # "/v2/people": where a record's _href points
+        #: the records' `id` is a UUID string, not the integer key
+        self.uuid_ids = uuid_ids
         self.records: dict[int, Record] = {}
         self.times: dict[int, tuple[int, int]] = {}  # id -> (created_us, updated_us)
         self.by_updated: list[tuple[int, int]] = []
@@ -79,10 +86,37 @@ class Collection:
     def get(self, record_id: int) -> Record | None:
         return self.records.get(record_id)
 
+    def lookup(self, raw: str) -> int | None:
+        """The key of the record whose `id` a path or filter gives, or None."""
+        if self.uuid_ids:
+            return self.unique.get("id", {}).get(raw.strip().lower())
+        raw = raw.strip()
+        key = int(raw) if raw.isdigit() else None
+        return key if key in self.records else None
+
+    def key_of(self, record: Record) -> int:
+        """The key a record of this collection is held under."""
+        if not self.uuid_ids:
+            return int(record["id"])
+        key = self.unique.get("id", {}).get(str(record["id"]).lower())
+        if key is None:
+            raise KeyError(record["id"])
+        return key
+
+    def uuid_for(self, rid: int) -> str:
+        """The UUID a new record of a UUID-keyed collection is given (stable per key)."""
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.path}/{rid}"))
+
     def load(self, records: list[Record], times: list[tuple[int, int]]) -> None:
-        """Bulk insert at seeding time: one sort instead of many insorts."""
-        for record, (created, updated) in zip(records, times, strict=True):
-            rid = record["id"]
+        """Bulk insert at seeding time: one sort instead of many insorts.
+
+        In a UUID-keyed collection the records are keyed 1, 2, ... in the order given."""
+        if self.uuid_ids:
+            self.unique.setdefault("id", {})
+        for position, (record, (created, updated)) in enumerate(
+            zip(records, times, strict=True), start=1
+        ):
+            rid = position if self.uuid_ids else record["id"]
             self.records[rid] = record
             self.times[rid] = (created, updated)
             for key, index in self.unique.items():
@@ -101,7 +135,12 @@ class Collection:
 
     def insert(self, record: Record, now_us: int) -> Record:
         rid = record.get("id")
-        if not isinstance(rid, int):
+        if self.uuid_ids:
+            rid = self.allocate_id()
+            if not isinstance(record.get("id"), str):
+                record["id"] = self.uuid_for(rid)
+            self.unique.setdefault("id", {})
+        elif not isinstance(rid, int):
             rid = self.allocate_id()
             record["id"] = rid
         else:
@@ -112,7 +151,7 @@ class Collection:
         insort(self.by_updated, (now_us, rid))
         insort(self.by_created, (now_us, rid))
         insort(self.ids, rid)
-        self._index_unique(record, None)
+        self._index_unique(record, None, rid)
         self._reindex(rid, None, record)
         return record
 
@@ -127,7 +166,7 @@ class Collection:
         insort(self.by_updated, (new_updated, rid))
         self.times[rid] = (created, new_updated)
         record["updated_at"] = iso_from_us(new_updated)
-        self._index_unique(record, before)
+        self._index_unique(record, before, rid)
         self._reindex(rid, before, record)
         self._json.pop(rid, None)
         return record
@@ -186,14 +225,14 @@ class Collection:
             self._json[rid] = text
         return text
 
-    def _index_unique(self, record: Record, before: Record | None) -> None:
+    def _index_unique(self, record: Record, before: Record | None, rid: int) -> None:
         for key, values in self.unique.items():
             old = before.get(key) if before else None
             new = record.get(key)
-            if old is not None and old != new and values.get(_norm(old)) == record["id"]:
+            if old is not None and old != new and values.get(_norm(old)) == rid:
                 del values[_norm(old)]
             if new is not None:
-                values[_norm(new)] = record["id"]
+                values[_norm(new)] = rid
 
     @staticmethod
     def _remove_sorted(items: list[tuple[int, int]], key: tuple[int, int]) -> None:
@@ -225,15 +264,18 @@ class Store:
     """All collections by resource name (SalesloftClient attribute names: people, calls...)."""
 
     def __init__(self, base_url: str) -> None:
+        #: where `_href`s point; settable, so a store can be built before its server's port is known
         self.base_url = base_url
         self.collections: dict[str, Collection] = {}
         #: singletons: "team" and other one-record resources
         self.singletons: dict[str, Record] = {}
 
-    def collection(self, name: str, path: str | None = None) -> Collection:
+    def collection(
+        self, name: str, path: str | None = None, *, uuid_ids: bool = False
+    ) -> Collection:
         found = self.collections.get(name)
         if found is None:
-            found = Collection(name, path or f"/v2/{name}")
+            found = Collection(name, path or f"/v2/{name}", uuid_ids=uuid_ids)
             self.collections[name] = found
         return found
 
@@ -244,8 +286,13 @@ class Store:
         return name in self.collections
 
     def ref(self, name: str, rid: int | None) -> dict[str, Any] | None:
-        """A nested reference as the API embeds it: {"_href": ..., "id": n}."""
+        """A nested reference as the API embeds it: {"_href": ..., "id": n} (n a record key)."""
         if rid is None:
             return None
-        path = self.collections[name].path if name in self.collections else f"/v2/{name}"
-        return {"_href": f"{self.base_url}{path}/{rid}", "id": rid}
+        col = self.collections.get(name)
+        path = col.path if col is not None else f"/v2/{name}"
+        shown: Any = rid
+        if col is not None and col.uuid_ids:
+            record = col.records.get(rid)
+            shown = record["id"] if record else col.uuid_for(rid)
+        return {"_href": f"{self.base_url}{path}/{shown}", "id": shown}

@@ -4,6 +4,11 @@ Each matching write schedules one delivery task per enabled subscription of that
 body is the record's JSON; `x-salesloft-signature` is the hex HMAC-SHA1 of exactly those bytes keyed
 with the subscription's `callback_token`.  Tasks are tracked so that `drain()` can wait for them
 and `close()` cancels whatever is still retrying when the sandbox stops.
+
+``link_swap`` is a question, not a notice: `link_swap(links)` POSTs the email's links to every
+``link_swap`` subscription, waits for each answer as Salesloft does, checks it is
+``{"links": {old: new}}`` about the links offered, and records what came back (`link_swaps`).
+An answer that fails the check keeps the original links, and is not retried.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import aiohttp
 
 from .store import Collection
 
-__all__ = ["Delivery", "WebhookDispatcher", "sign"]
+__all__ = ["Delivery", "LinkSwapReply", "WebhookDispatcher", "sign"]
 
 
 def sign(body: bytes, callback_token: str) -> str:
@@ -37,6 +42,16 @@ class Delivery:
     attempt: int
     status: int | None  # None: connection failed
     ok: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LinkSwapReply:
+    """One subscriber's answer to a link_swap: the links it swapped, or why it was refused."""
+
+    subscription_id: int
+    status: int | None  # None: connection failed or no answer in time
+    links: dict[str, str]  # old -> new as answered; empty when refused
+    problem: str | None = None  # why the answer was not used (None: it was)
 
 
 class WebhookDispatcher:
@@ -57,6 +72,7 @@ class WebhookDispatcher:
         self.sleep = sleep
         self.timeout = timeout
         self.deliveries: list[Delivery] = []
+        self.link_swaps: list[LinkSwapReply] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._session: aiohttp.ClientSession | None = None
 
@@ -75,12 +91,55 @@ class WebhookDispatcher:
             self.counters[f"webhook:event:{event_type}"] += 1
         return scheduled
 
-    async def _deliver(self, sub: dict[str, Any], event_type: str, body: bytes) -> None:
-        headers = {
-            "Content-Type": "application/json",
-            "x-salesloft-event": event_type,
-            "x-salesloft-signature": sign(body, str(sub.get("callback_token") or "")),
+    async def link_swap(
+        self,
+        links: list[str],
+        *,
+        user: dict[str, Any] | None = None,
+        person: dict[str, Any] | None = None,
+        email_id: int = 1,
+        mailing_id: int = 1,
+        team_id: int = 1,
+    ) -> list[LinkSwapReply]:
+        """Ask every enabled link_swap subscription which of `links` to swap; await the answers."""
+        payload = {
+            "user": user or {"id": 1, "email": "sandbox.user@example.com"},
+            "team": {"id": team_id},
+            "mailing": {"id": mailing_id},
+            "email": {"id": email_id},
+            "person": person or {"id": 1, "email": "sandbox.person@example.com"},
+            "links": list(links),
         }
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        subs = [
+            sub
+            for sub in list(self.subscriptions.records.values())
+            if sub.get("event_type") == "link_swap" and sub.get("enabled", True)
+        ]
+        replies = await asyncio.gather(*(self._ask(sub, body, set(links)) for sub in subs))
+        self.counters["webhook:event:link_swap"] += 1
+        self.link_swaps.extend(replies)
+        return list(replies)
+
+    async def _ask(self, sub: dict[str, Any], body: bytes, offered: set[str]) -> LinkSwapReply:
+        status: int | None = None
+        try:
+            session = self._get_session()
+            headers = _headers(sub, "link_swap", body)
+            async with session.post(sub["callback_url"], data=body, headers=headers) as resp:
+                status = resp.status
+                answer = await resp.read()
+        except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
+            return LinkSwapReply(sub["id"], status, {}, f"no answer: {type(exc).__name__}")
+        problem = _check_links(status, answer, offered)
+        if problem is not None:
+            self.counters["webhook:link_swap_refused"] += 1
+            return LinkSwapReply(sub["id"], status, {}, problem)
+        self.counters["webhook:link_swap_answered"] += 1
+        return LinkSwapReply(sub["id"], status, json.loads(answer)["links"])
+
+    async def _deliver(self, sub: dict[str, Any], event_type: str, body: bytes) -> None:
+        headers = _headers(sub, event_type, body)
         for attempt in range(1, self.retries + 2):
             status: int | None = None
             try:
@@ -122,3 +181,30 @@ class WebhookDispatcher:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+def _headers(sub: dict[str, Any], event_type: str, body: bytes) -> dict[str, str]:
+    return {
+        "Content-Type": "application/json",
+        "x-salesloft-event": event_type,
+        "x-salesloft-signature": sign(body, str(sub.get("callback_token") or "")),
+    }
+
+
+def _check_links(status: int, answer: bytes, offered: set[str]) -> str | None:
+    """Why a link_swap answer cannot be used, or None when it is ``{"links": {old: new}}``."""
+    if status != 200:
+        return f"status {status}"
+    try:
+        data = json.loads(answer)
+    except ValueError:
+        return "the answer is not JSON"
+    links = data.get("links") if isinstance(data, dict) else None
+    if not isinstance(links, dict):
+        return 'the answer has no "links" object'
+    for old, new in links.items():
+        if old not in offered:
+            return f"the answer swaps a link that was not offered: {old[:80]!r}"
+        if not isinstance(new, str) or not new.startswith(("http://", "https://")):
+            return f"the answer's new link for {old[:80]!r} is not an http(s) URL"
+    return None

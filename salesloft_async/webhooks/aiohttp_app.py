@@ -1,39 +1,22 @@
 """The aiohttp.web adapter: a handler factory and a mountable sub-application.
 
-Only transport concerns live here (bounded body read, headers, the response object); every decision
-is `WebhookReceiver.handle`'s.
+Only transport concerns live here (reading the body within its size and time limits, headers, the
+response object); every decision is `WebhookReceiver.handle`'s.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
-from aiohttp import web
+from aiohttp import ClientPayloadError, web
 
+from ._reading import ClientGone, read_body
 from .receiver import EVENT_HEADER, Outcome, WebhookReceiver
 from .signature import SIGNATURE_HEADER
 
-__all__ = ["read_limited", "webhook_app", "webhook_handler"]
+__all__ = ["webhook_app", "webhook_handler"]
 
 RequestHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-async def read_limited(request: web.BaseRequest, limit: int) -> bytes | None:
-    """The whole body, or None as soon as it is known to exceed `limit` bytes.
-
-    Checked against Content-Length first (nothing is read), then while reading (a chunked or lying
-    sender cannot make us buffer more than `limit` + one chunk).
-    """
-    if request.content_length is not None and request.content_length > limit:
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.content.iter_any():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def webhook_handler(receiver: WebhookReceiver) -> RequestHandler:
@@ -46,19 +29,36 @@ def webhook_handler(receiver: WebhookReceiver) -> RequestHandler:
     async def handle(request: web.Request) -> web.StreamResponse:
         if request.method != "POST":
             raise web.HTTPMethodNotAllowed(request.method, ["POST"])
-        body = await read_limited(request, receiver.max_body_size)
-        if body is None:
-            outcome = Outcome(413, f"body is over {receiver.max_body_size} bytes")
-        else:
-            outcome = await receiver.handle(
-                body,
-                event_type=request.headers.get(EVENT_HEADER),
-                signature=request.headers.get(SIGNATURE_HEADER),
-                path=request.path,
-            )
+        read_by, answer_by = receiver.deadlines()
+        body = await read_body(
+            _chunks(request),
+            declared=request.content_length,
+            limit=receiver.max_body_size,
+            deadline=read_by,
+            peer=request.remote,
+        )
+        if body is None:  # the sender is gone: aiohttp drops whatever we answer, quietly
+            return web.Response(status=400)
+        if isinstance(body, Outcome):
+            return await _refuse_unread(request, body)
+        outcome = await receiver.handle(
+            body,
+            event_type=request.headers.get(EVENT_HEADER),
+            signature=request.headers.get(SIGNATURE_HEADER),
+            path=request.path,
+            deadline=answer_by,
+        )
         return _response(outcome)
 
     return handle
+
+
+async def _chunks(request: web.BaseRequest) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in request.content.iter_any():
+            yield chunk
+    except (ConnectionError, ClientPayloadError) as exc:
+        raise ClientGone from exc
 
 
 def webhook_app(receiver: WebhookReceiver, *, path: str = "/") -> web.Application:
@@ -78,6 +78,19 @@ def webhook_app(receiver: WebhookReceiver, *, path: str = "/") -> web.Applicatio
 
 
 def _response(outcome: Outcome) -> web.Response:
+    if outcome.payload is not None:
+        return web.json_response(outcome.payload, status=outcome.status)
     if outcome.status == 204:
         return web.Response(status=204)
     return web.Response(status=outcome.status, text=outcome.message or "ok")
+
+
+async def _refuse_unread(request: web.Request, outcome: Outcome) -> web.StreamResponse:
+    """Answer, then close at once: aiohttp would otherwise linger up to 10 s reading the rest
+    of a body we refused (a trickling sender would keep its connection all that time)."""
+    response = _response(outcome)
+    response.force_close()
+    await response.prepare(request)
+    await response.write_eof()
+    request.protocol.force_close()
+    return response

@@ -8,9 +8,11 @@ it is the top-level app.  Frameworks that hand you a request object instead can 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
 
+from ._reading import ClientGone, read_body
 from .receiver import EVENT_HEADER, Outcome, WebhookReceiver
 from .signature import SIGNATURE_HEADER
 
@@ -35,32 +37,33 @@ def asgi_app(receiver: WebhookReceiver) -> ASGIApp:
         if scope.get("method") != "POST":
             await _send(send, Outcome(405, "only POST is allowed"), [(b"allow", b"POST")])
             return
+        read_by, answer_by = receiver.deadlines()
         headers = _headers(scope)
-        outcome: Outcome
         declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > receiver.max_body_size:
-            outcome = Outcome(413, f"body is over {receiver.max_body_size} bytes")
-        else:
-            try:
-                body = await _read_limited(receive, receiver.max_body_size)
-            except _ClientGone:
-                return  # half a body is not a delivery, and nobody is left to answer
-            if body is None:
-                outcome = Outcome(413, f"body is over {receiver.max_body_size} bytes")
-            else:
-                outcome = await receiver.handle(
-                    body,
-                    event_type=headers.get(EVENT_HEADER),
-                    signature=headers.get(SIGNATURE_HEADER),
-                    path=str(scope.get("path", "")),
-                )
+        client = scope.get("client")
+        body = await read_body(
+            _chunks(receive),
+            declared=int(declared) if declared.isdigit() else None,
+            limit=receiver.max_body_size,
+            deadline=read_by,
+            peer=client[0] if client else None,
+        )
+        if body is None:
+            return  # half a body is not a delivery, and nobody is left to answer
+        if isinstance(body, Outcome):
+            # The body was not read to its end: tell the server to close the connection.
+            await _send(send, body, [(b"connection", b"close")])
+            return
+        outcome = await receiver.handle(
+            body,
+            event_type=headers.get(EVENT_HEADER),
+            signature=headers.get(SIGNATURE_HEADER),
+            path=str(scope.get("path", "")),
+            deadline=answer_by,
+        )
         await _send(send, outcome)
 
     return app
-
-
-class _ClientGone(Exception):
-    pass
 
 
 def _headers(scope: Scope) -> dict[str, str]:
@@ -70,27 +73,25 @@ def _headers(scope: Scope) -> dict[str, str]:
     return out
 
 
-async def _read_limited(receive: Receive, limit: int) -> bytes | None:
-    chunks: list[bytes] = []
-    size = 0
+async def _chunks(receive: Receive) -> AsyncIterator[bytes]:
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            raise _ClientGone
-        chunk = bytes(message.get("body", b""))
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
+            raise ClientGone
+        yield bytes(message.get("body", b""))
         if not message.get("more_body", False):
-            return b"".join(chunks)
+            return
 
 
 async def _send(
     send: Send, outcome: Outcome, extra: list[tuple[bytes, bytes]] | None = None
 ) -> None:
-    body = b"" if outcome.status == 204 else (outcome.message or "ok").encode("utf-8")
-    headers = [(b"content-type", b"text/plain; charset=utf-8")] if body else []
+    if outcome.payload is not None:
+        body = json.dumps(outcome.payload, separators=(",", ":")).encode("utf-8")
+        headers = [(b"content-type", b"application/json")]
+    else:
+        body = b"" if outcome.status == 204 else (outcome.message or "ok").encode("utf-8")
+        headers = [(b"content-type", b"text/plain; charset=utf-8")] if body else []
     headers.append((b"content-length", str(len(body)).encode("ascii")))
     headers.extend(extra or [])
     await send({"type": "http.response.start", "status": outcome.status, "headers": headers})

@@ -3,9 +3,10 @@
 Salesloft sends the bare changed record; what happened to it is only in the event-type header
 (``person_updated``).  An `Event` carries both halves: the type, its action (``created``,
 ``updated``, ``deleted``, ``completed``, ``booked``) and the record decoded into the model of its
-kind.  Types this package does not model (``link_swap``, the conversation events, anything
-Salesloft adds later) become an `UnknownEvent` that keeps the decoded JSON, so that a new event type
-never breaks a receiver.
+kind.  ``link_swap`` is not a record change but a question (which links to put in an email), so
+it becomes a `LinkSwapEvent` whose handler answers it.  Types this package does not model (the
+conversation events, anything Salesloft adds later) become an `UnknownEvent` that keeps the decoded
+JSON, so that a new event type never breaks a receiver.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from ._records import decode_record
 __all__ = [
     "ACTIONS",
     "EVENT_TYPES",
+    "LINK_SWAP",
     "AccountEvent",
     "BulkJobEvent",
     "CadenceEvent",
@@ -47,6 +49,8 @@ __all__ = [
     "CallEvent",
     "EmailEvent",
     "Event",
+    "LinkSwap",
+    "LinkSwapEvent",
     "MeetingEvent",
     "NoteEvent",
     "PersonEvent",
@@ -59,6 +63,9 @@ __all__ = [
     "parse_event",
     "split_event_type",
 ]
+
+#: The one event type whose delivery waits for an answer (see `LinkSwapEvent`).
+LINK_SWAP = "link_swap"
 
 #: The verbs Salesloft appends to a record kind to name an event type.
 ACTIONS = frozenset({"created", "updated", "deleted", "completed", "booked"})
@@ -159,6 +166,33 @@ class BulkJobEvent(Event[BulkJob]):
 
 
 @attrs.frozen(kw_only=True)
+class LinkSwap:
+    """What a ``link_swap`` delivery asks about: the links of one email about to be sent.
+
+    Ids and addresses are None when the delivery leaves them out.
+    """
+
+    links: tuple[str, ...]
+    user_id: int | None = None
+    user_email: str | None = None
+    team_id: int | None = None
+    mailing_id: int | None = None
+    email_id: int | None = None
+    person_id: int | None = None
+    person_email: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class LinkSwapEvent(Event[LinkSwap]):
+    """``link_swap``: Salesloft waits for the answer.  Its handler returns ``{old: new}`` for the
+    links to replace (`LinkSwap.links` lists them); the receiver sends that back as
+    ``{"links": {...}}``.  Links left out of the map are kept as they are.
+    """
+
+    kind: ClassVar[str] = "link_swap"
+
+
+@attrs.frozen(kw_only=True)
 class UnknownEvent(Event[Any]):
     """A type this package does not model: `record` is the decoded JSON, untouched."""
 
@@ -235,6 +269,8 @@ def split_event_type(event_type: str) -> tuple[str, str | None]:
 
 def event_class_for(event_type: str) -> type[Event[Any]]:
     """The class `parse_event` builds for `event_type` (`UnknownEvent` when not modelled)."""
+    if event_type == LINK_SWAP:
+        return LinkSwapEvent
     kind, action = split_event_type(event_type)
     entry = _KINDS.get(kind) if action is not None else None
     return entry[0] if entry else UnknownEvent
@@ -250,6 +286,8 @@ def parse_event(event_type: str, body: bytes | str | Mapping[str, Any]) -> Event
     if not isinstance(event_type, str) or not event_type:
         raise WebhookPayloadError("webhook event type is missing")
     raw = _load(body)
+    if event_type == LINK_SWAP:
+        return LinkSwapEvent(event_type=event_type, action=None, record=_link_swap(raw), raw=raw)
     kind, action = split_event_type(event_type)
     entry = _KINDS.get(kind) if action is not None else None
     if entry is None:
@@ -266,6 +304,30 @@ def parse_event(event_type: str, body: bytes | str | Mapping[str, Any]) -> Event
             f"{event_type} payload does not decode into {model.__name__}: {type(exc).__name__}"
         ) from exc
     return cls(event_type=event_type, action=action, record=record, raw=raw)
+
+
+def _link_swap(raw: Any) -> LinkSwap:
+    links = raw.get("links") if isinstance(raw, Mapping) else None
+    if not isinstance(links, list) or not all(isinstance(link, str) for link in links):
+        raise WebhookPayloadError("link_swap payload has no list of links")
+
+    def ref(name: str, field: str) -> Any:
+        part = raw.get(name)
+        value = part.get(field) if isinstance(part, Mapping) else None
+        if field == "id":
+            return value if isinstance(value, int) and not isinstance(value, bool) else None
+        return value if isinstance(value, str) else None
+
+    return LinkSwap(
+        links=tuple(links),
+        user_id=ref("user", "id"),
+        user_email=ref("user", "email"),
+        team_id=ref("team", "id"),
+        mailing_id=ref("mailing", "id"),
+        email_id=ref("email", "id"),
+        person_id=ref("person", "id"),
+        person_email=ref("person", "email"),
+    )
 
 
 def _load(body: bytes | str | Mapping[str, Any]) -> Any:

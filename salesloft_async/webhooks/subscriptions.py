@@ -5,13 +5,19 @@ POSTs; a failure halfway would leave some types subscribed and others not.  `sub
 rolls back what it created when any create fails, and it lists what exists first, so running it at
 every deploy converges instead of piling up duplicates (each duplicate would double every delivery).
 
-A subscription is *identical* when it has the same callback URL and event type and, when the caller
-gives a token, the same token.  When no token is given, the token already used by the URL's
-existing subscriptions is reused (so one receiver token keeps working), else a fresh one is made
-with `secrets`.  When a token is given and a subscription for the same URL and type has another
-token, it is replaced: the new one is created first, the old one deleted after every create
-succeeded (a failure there leaves both, and re-running finishes the job).  Should a listing not
-show tokens, reuse cannot report one: pass your own `callback_token` to always know it.
+Each (callback URL, event type) gets a token of its own by default.  Salesloft signs only the body,
+not the ``x-salesloft-event`` header, so a token shared by two types lets anyone who captured one
+delivery re-send it as the other and pass the signature check; with one token per type the
+receiver verifies with the token of the type a delivery claims, and a re-labelled body fails.
+
+A subscription is reused when it has the same callback URL and event type and a token of its own
+(or, when the caller gives one `callback_token`, that token).  A subscription whose token is shared
+with another event type of the URL (what earlier versions made) is replaced by one with a fresh
+token: the new one is created first, the old one deleted after every create succeeded (a failure
+there leaves both, and re-running finishes the job).  Passing `callback_token` shares that one
+token across every type asked for: use it only for a receiver that must accept one token (it
+accepts a genuine delivery re-labelled with another of those types).  Should a listing not show
+tokens, reuse cannot report one: pass your own `callback_token` to always know it.
 
 Plain `client.request` calls are used (not `sl.webhook_subscriptions`), so that both list shapes
 (the definition's bare array and the usual ``{"data": [...]}``) are understood and any object with
@@ -30,7 +36,14 @@ from ..errors import ConfigurationError, NotFoundError, ResponseDecodeError
 from ..models import Subscription
 from ._records import decode_record
 
-__all__ = ["SUBSCRIPTIONS_PATH", "generate_token", "list_subscriptions", "subscribe", "unsubscribe"]
+__all__ = [
+    "SUBSCRIPTIONS_PATH",
+    "generate_token",
+    "list_subscriptions",
+    "subscribe",
+    "tokens_by_event_type",
+    "unsubscribe",
+]
 
 SUBSCRIPTIONS_PATH = "/v2/webhook_subscriptions"
 
@@ -73,9 +86,11 @@ async def subscribe(
 ) -> list[Subscription]:
     """Make sure `callback_url` is subscribed to each of `event_types`; return the subscriptions.
 
-    The result has one subscription per requested type, in the order given, each carrying its
-    ``callback_token`` (give it to your `WebhookReceiver`).  On any failure to create, the ones this
-    call created are deleted again and the error is raised.
+    The result has one subscription per requested type, in the order given, each carrying its own
+    ``callback_token`` (`tokens_by_event_type` turns the result into what `WebhookReceiver`
+    takes).  `callback_token` instead shares one token across all the types (see the module's
+    note on what that risks).  On any failure to create, the ones this call created are deleted
+    again and the error is raised.
     """
     types = _event_types(event_types)
     if not isinstance(callback_url, str) or not callback_url.strip():
@@ -85,27 +100,30 @@ async def subscribe(
 
     existing = [r for r in await _list_raw(client) if r.get("callback_url") == callback_url]
     before_ids = {r.get("id") for r in existing}
-    token = callback_token or _shared_token(existing) or generate_token()
+    shared = _shared_tokens(existing)
 
     result: dict[str, dict[str, Any]] = {}
     replaced: list[dict[str, Any]] = []
-    to_create: list[str] = []
+    tokens: dict[str, str] = {}
     for event_type in types:
         same_type = [r for r in existing if r.get("event_type") == event_type]
-        match = _identical(same_type, callback_token)
+        if callback_token is None:
+            same_type_usable = [r for r in same_type if r.get("callback_token") not in shared]
+        else:
+            same_type_usable = [r for r in same_type if r.get("callback_token") == callback_token]
+        match = _usable(same_type_usable)
         if match is not None:
             result[event_type] = match
         else:
-            to_create.append(event_type)
-            if callback_token is not None:
-                replaced.extend(same_type)
+            tokens[event_type] = callback_token or generate_token()
+            replaced.extend(same_type)
 
     created: list[dict[str, Any]] = []
     try:
         for event_type, row in list(result.items()):
             if row.get("enabled") is False:
                 result[event_type] = await _enable(client, row)
-        for event_type in to_create:
+        for event_type, token in tokens.items():
             response = await client.request(
                 "POST",
                 SUBSCRIPTIONS_PATH,
@@ -120,12 +138,22 @@ async def subscribe(
             row.setdefault("callback_token", token)
             result[event_type] = row
     except BaseException:
-        await _rollback(client, created, callback_url, token, set(to_create), before_ids)
+        await _rollback(client, created, callback_url, tokens, before_ids)
         raise
 
     for old in replaced:
         await _delete(client, old.get("id"))
     return [_decode(result[t]) for t in types]
+
+
+def tokens_by_event_type(subscriptions: Iterable[Any]) -> dict[str, str]:
+    """``{event_type: callback_token}`` of `subscribe`'s result: the `tokens` of a receiver."""
+    out: dict[str, str] = {}
+    for sub in subscriptions:
+        event_type, token = _field(sub, "event_type"), _field(sub, "callback_token")
+        if isinstance(event_type, str) and isinstance(token, str) and token:
+            out[event_type] = token
+    return out
 
 
 async def unsubscribe(
@@ -174,23 +202,22 @@ def _event_types(event_types: str | Iterable[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-def _shared_token(rows: list[dict[str, Any]]) -> str | None:
-    tokens = {r.get("callback_token") for r in rows if r.get("enabled") is not False}
-    tokens.discard(None)
-    tokens.discard("")
-    if len(tokens) == 1:
-        only = tokens.pop()
-        return only if isinstance(only, str) else None
-    return None
+def _shared_tokens(rows: list[dict[str, Any]]) -> set[str]:
+    """Tokens the URL's subscriptions use for more than one event type."""
+    types: dict[str, set[Any]] = {}
+    for row in rows:
+        token = row.get("callback_token")
+        if isinstance(token, str) and token:
+            types.setdefault(token, set()).add(row.get("event_type"))
+    return {token for token, kinds in types.items() if len(kinds) > 1}
 
 
-def _identical(rows: list[dict[str, Any]], token: str | None) -> dict[str, Any] | None:
-    candidates = rows if token is None else [r for r in rows if r.get("callback_token") == token]
+def _usable(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
     # Prefer an enabled one: a disabled twin would need a PUT to be useful.
-    for row in candidates:
+    for row in rows:
         if row.get("enabled") is not False:
             return row
-    return candidates[0] if candidates else None
+    return rows[0] if rows else None
 
 
 async def _enable(client: Requester, row: dict[str, Any]) -> dict[str, Any]:
@@ -206,8 +233,7 @@ async def _rollback(
     client: Requester,
     created: list[dict[str, Any]],
     callback_url: str,
-    token: str,
-    types: set[str],
+    tokens: dict[str, str],
     before_ids: set[Any],
 ) -> None:
     """Delete what this call created, including a create whose answer was lost on the way back."""
@@ -217,8 +243,8 @@ async def _rollback(
             if (
                 row.get("id") not in before_ids
                 and row.get("callback_url") == callback_url
-                and row.get("callback_token") == token
-                and row.get("event_type") in types
+                and row.get("event_type") in tokens
+                and row.get("callback_token") == tokens[row["event_type"]]
             ):
                 ids.append(row.get("id"))
     except Exception as exc:  # the original error matters more; delete what we know of

@@ -8,9 +8,13 @@ here asserts speed, only what the server saw.
 from __future__ import annotations
 
 import asyncio
+import email.utils
+import random
 import time
 from collections import Counter
 from typing import Any
+
+from aiohttp import web
 
 from salesloft_async.budget import CostBudget, Settlement
 from salesloft_async.client import SalesloftClient
@@ -86,3 +90,33 @@ async def test_a_429_pauses_everyone_until_the_reset_then_all_succeed() -> None:
         assert [r.status for r in responses] == [200] * 4
         assert budget.stats.rate_limited == sb.counters["status:429"] == 1
         assert budget.stats.in_flight == 0 and budget.stats.queued == 0
+
+
+async def test_a_random_date_on_every_answer_does_not_stall_the_budget() -> None:
+    window, limit = 1.0, 20
+    sandbox = Sandbox(people=5, accounts=2, window=window, budget=limit)
+    rng = random.Random(4)
+
+    async def lie(request: web.Request, response: web.StreamResponse) -> None:
+        wrong = time.time() + rng.uniform(-365 * 86400, 365 * 86400)
+        response.headers["Date"] = email.utils.formatdate(wrong, usegmt=True)
+
+    sandbox.app.on_response_prepare.append(lie)  # after the sandbox's own, honest, stamp
+    async with (
+        sandbox as sb,
+        SalesloftClient(
+            api_key=sb.api_key, base_url=sb.url, budget=CostBudget(limit, window)
+        ) as sl,
+    ):
+        first = sb.budget.window_index() + 1
+        deadline = time.monotonic() + 3.5 * window
+
+        async def worker() -> None:
+            while time.monotonic() < deadline:
+                async with asyncio.timeout(2 * window):  # a stalled budget fails the test here
+                    await sl.request("GET", "/v2/people", params={"per_page": 1})
+
+        await asyncio.gather(*(worker() for _ in range(10)))
+    whole = [sb.spend_by_window.get(first + k, 0) for k in range(2)]
+    assert min(whole) >= limit // 2, sb.spend_by_window  # stalled, it would be 0
+    assert max(sb.spend_by_window.values()) <= limit

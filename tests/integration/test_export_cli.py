@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import http.server
+import io
 import json
 import math
 import os
@@ -15,12 +16,15 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from salesloft_async.auth import Token
 from salesloft_async.cli import main
+from salesloft_async.commands.export import ExportOptions, SandboxDemo, export
+from salesloft_async.errors import ConfigurationError
 from salesloft_async.sandbox import Sandbox
 
 
@@ -60,14 +64,15 @@ def test_failures_exit_non_zero_with_a_clear_message(
     assert main(["export", "people", "--sandbox", "--out", str(out)]) == 2
     assert "--overwrite" in capsys.readouterr().err
     assert out.read_text() == "precious\n"
-    # a server that refuses the key: exit 1, and the message says how to resume
+    # a server that refuses the key: exit 2 (a rerun cannot help), no file, no talk of progress
     key = "ak_" + "0" * 32
     with refusing_server() as url:
         refused = ["export", "people", "--api-key", key, "--base-url", url]
-        assert main([*refused, "--out", str(tmp_path / "y.jsonl")]) == 1
+        assert main([*refused, "--out", str(tmp_path / "y.jsonl")]) == 2
     err = capsys.readouterr().err
-    assert "export failed" in err and "HTTP 401" in err
-    assert "rerun the same command to resume" in err
+    assert "HTTP 401" in err and err.count("\n") == 1
+    assert "progress is saved" not in err
+    assert not (tmp_path / "y.jsonl").exists() and not (tmp_path / "y.jsonl.ckpt").exists()
     assert key not in err
 
 
@@ -130,8 +135,9 @@ def test_token_file_credentials_and_a_base_url(
         )
         token_file = tmp_path / "token.json"
         token_file.write_text(token.to_json())
-        monkeypatch.setenv("SALESLOFT_CLIENT_ID", "sandbox-client")
-        monkeypatch.setenv("SALESLOFT_CLIENT_SECRET", "not-used-while-the-token-is-fresh")
+        # a fresh token needs no client credentials
+        monkeypatch.delenv("SALESLOFT_CLIENT_ID", raising=False)
+        monkeypatch.delenv("SALESLOFT_CLIENT_SECRET", raising=False)
         monkeypatch.setenv("SALESLOFT_BASE_URL", sb.url)
         out = tmp_path / "people.jsonl"
         argv = ["export", "people", "--token-file", str(token_file), "--out", str(out)]
@@ -139,6 +145,18 @@ def test_token_file_credentials_and_a_base_url(
         ids = [r["id"] for r in lines_of(out)]
         assert sorted(ids) == sb.store["people"].ids
         assert "sandbox-access-token" not in capsys.readouterr().err
+
+        # once a refresh is due, the client credentials are asked for, by their flag names
+        stale = Token.from_response(
+            {"access_token": "old", "token_type": "bearer", "expires_in": 10},
+            received_at=time.time() - 3600,
+        )
+        token_file.write_text(stale.to_json())
+        again = ["export", "people", "--token-file", str(token_file), "--out", str(out) + ".2"]
+        assert main(again) == 2
+        err = capsys.readouterr().err
+        assert "needs a refresh: give --client-id/--client-secret" in err
+        assert not (tmp_path / "people.jsonl.2").exists()
 
 
 def test_sigkill_halfway_then_rerun_gives_every_line_exactly_once(tmp_path: Path) -> None:
@@ -176,3 +194,41 @@ def test_sigkill_halfway_then_rerun_gives_every_line_exactly_once(tmp_path: Path
     assert wrote == KILL_PEOPLE - committed
     # the pages the rest needs, plus per unfinished slice its re-read page and its last one
     assert pages <= math.ceil(wrote / 99) + 2 * unfinished + 1
+
+
+def test_ctrl_c_exits_130_saying_where_the_progress_is(tmp_path: Path) -> None:
+    out = tmp_path / "people.jsonl"
+    cmd = [sys.executable, "-m", "salesloft_async.cli", "export", "people", "--sandbox"]
+    cmd += ["--sandbox-people", "3000", "--sandbox-latency", "0.05", "--concurrency", "1"]
+    cmd += ["--out", str(out), "--progress", "off"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not Path(f"{out}.ckpt").exists():  # a page is written and checkpointed
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the export did not get going"
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert f"progress is saved in {out}.ckpt; rerun the same command to resume" in err
+    assert "Traceback" not in err
+
+
+async def test_export_runs_from_options_without_argparse(tmp_path: Path) -> None:
+    out = tmp_path / "calls.jsonl"
+    options = ExportOptions("calls", out, sandbox=SandboxDemo(people=500), progress="off")
+    err = io.StringIO()
+    assert await export(options, err=err) == 0
+    assert len(lines_of(out)) == 50 and "wrote 50 records" in err.getvalue()
+    with pytest.raises(ConfigurationError, match="calls has no filter onwer_id"):
+        ExportOptions("calls", out, filters={"onwer_id": "1"}, api_key="ak_x")
+    # one instant is one --since, whatever its time zone
+    paris = datetime(2026, 1, 1, 1, tzinfo=timezone(timedelta(hours=1)))
+    utc = datetime(2026, 1, 1, tzinfo=UTC)
+    same = [ExportOptions("calls", out, since=t, api_key="k").identity() for t in (paris, utc)]
+    assert same[0] == same[1] and same[0]["since"] == "2026-01-01T00:00:00+00:00"

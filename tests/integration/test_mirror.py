@@ -8,7 +8,7 @@ import asyncio
 import itertools
 import json
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +18,10 @@ from salesloft_async import SalesloftClient
 from salesloft_async.mirror import Mirror, MirrorStore, Row, SqliteStore
 from salesloft_async.mirror.webhooks import serve
 from salesloft_async.sandbox import ManualClock, Sandbox
-from salesloft_async.webhooks import compute_signature
+from salesloft_async.webhooks import compute_signature, tokens_by_event_type
 
 from ..mirror_stores import StoreFactory, store_factory
+from .test_export_cli import sandbox_in_thread
 
 KINDS = ["sqlite", "postgres"]
 
@@ -31,14 +32,27 @@ async def stores(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         yield factory
 
 
+@pytest.fixture(scope="module")
+def big_team() -> Iterator[tuple[Sandbox, dict[int, dict[str, Any]]]]:
+    """25,000 people and their records, seeded once for both databases' loads (which only read);
+    served from a thread of its own, so any test's event loop can reach it."""
+    with sandbox_in_thread(people=25_000, budget=1_000_000, window=1) as sb:
+        yield sb, sandbox_records(sb)
+
+
 def sandbox_records(sb: Sandbox, name: str = "people") -> dict[int, dict[str, Any]]:
     col = sb.store[name]
     return {rid: json.loads(col.json_of(rid)) for rid in col.ids}
 
 
-async def assert_exact(sb: Sandbox, store: MirrorStore, name: str = "people") -> None:
+async def assert_exact(
+    sb: Sandbox,
+    store: MirrorStore,
+    name: str = "people",
+    expected: dict[int, dict[str, Any]] | None = None,
+) -> None:
     mirrored = await store.records(name)
-    expected = sandbox_records(sb, name)
+    expected = sandbox_records(sb, name) if expected is None else expected
     assert mirrored.keys() == expected.keys()
     assert mirrored == expected
 
@@ -56,14 +70,16 @@ async def change(sl: SalesloftClient, sb: Sandbox, rng: random.Random, n: int) -
             await sl.people.delete(rng.choice(ids))
 
 
-async def test_initial_load_of_25000_people_equals_the_sandbox(stores: StoreFactory) -> None:
+async def test_initial_load_of_25000_people_equals_the_sandbox(
+    stores: StoreFactory, big_team: tuple[Sandbox, dict[int, dict[str, Any]]]
+) -> None:
+    sb, expected = big_team
     async with (
-        Sandbox(people=25_000, budget=1_000_000, window=1) as sb,
         SalesloftClient(api_key=sb.api_key, base_url=sb.url) as sl,
         Mirror(sl, stores(), ["people"]) as mirror,
     ):
         await mirror.load()
-        await assert_exact(sb, mirror.store)
+        await assert_exact(sb, mirror.store, expected=expected)
         load = mirror.stats["people"].load_stats
         assert load is not None and load.records >= 25_000
         # every page was a first page: about one request per 100 records
@@ -118,6 +134,10 @@ async def test_converges_with_webhooks_and_polling(stores: StoreFactory) -> None
                     "person_updated",
                     "person_deleted",
                 }
+                # one token per event type, as the receiver verifies them
+                subs = mirror.webhooks.subscriptions
+                assert mirror.webhooks.tokens == tokens_by_event_type(subs)
+                assert len(set(mirror.webhooks.tokens.values())) == 3
                 assert mirror.sweep_targets() == []  # person_deleted announces deletes
                 mirror.sweep_all = True
                 assert mirror.sweep_targets() == ["people"]
@@ -176,6 +196,19 @@ async def test_an_older_webhook_never_overwrites_a_newer_row(stores: StoreFactor
             later = {**current, "updated_at": "2099-01-01T00:00:00.000000Z", "title": "back"}
             assert await deliver("person_updated", later) == 204
             assert (await mirror.store.records("people"))[3]["title"] == "back"
+            # a repeat is claimed already: answered 204 without a second write
+            written = mirror.stats["people"].webhooks
+            assert await deliver("person_updated", later) == 204
+            assert mirror.stats["people"].webhooks == written
+            # a genuine update re-labelled as a delete fails person_deleted's token
+            body = json.dumps({**later, "updated_at": "2099-01-02T00:00:00.000000Z"}).encode()
+            relabelled = await mirror.webhooks.receiver.handle(
+                body,
+                event_type="person_deleted",
+                signature=compute_signature(body, mirror.webhooks.tokens["person_updated"]),
+            )
+            assert relabelled.status == 401
+            assert 3 in await mirror.store.records("people")
             # a body that cannot be placed in time is acknowledged and changes nothing
             assert await deliver("person_updated", {**later, "updated_at": None}) == 204
             assert (await mirror.store.records("people"))[3]["title"] == "back"
@@ -237,3 +270,30 @@ async def test_run_polls_every_interval_and_sweeps_when_due(tmp_path: Path) -> N
             [status] = await store.status()
             assert status.last_sweep == clock.now - 60  # the sixth sleep moved the clock too
             assert status.last_poll == clock.now - 30
+
+
+async def test_a_list_without_updated_at_is_polled_whole(stores: StoreFactory) -> None:
+    """custom_fields cannot filter by updated_at (the server would ignore such a cursor): the
+    mirror reads it by page numbers, as `read_all` chooses, and every poll is a sweep."""
+    async with (
+        Sandbox(people=10, budget=1_000_000, window=1) as sb,
+        SalesloftClient(api_key=sb.api_key, base_url=sb.url) as sl,
+        Mirror(sl, stores(), ["custom_fields"]) as mirror,
+    ):
+        assert not mirror.by_updated_at("custom_fields")
+        await mirror.load()
+        load = mirror.stats["custom_fields"].load_stats
+        assert load is not None and load.mode == "pages"
+        await assert_exact(sb, mirror.store, "custom_fields")
+        assert mirror.sweep_targets() == [], "every poll already sweeps it"
+        ids = sb.store["custom_fields"].ids
+        await sl.custom_fields.update(ids[0], name="renamed")
+        await sl.custom_fields.delete(ids[1])
+        await sl.custom_fields.create(name="new field", field_type="person")
+        assert (await mirror.store.records("custom_fields")) != sandbox_records(sb, "custom_fields")
+        before = sb.counters["path:/v2/custom_fields"]
+        await mirror.poll()
+        await assert_exact(sb, mirror.store, "custom_fields")
+        assert sb.counters["path:/v2/custom_fields"] == before + 1  # 20 fields: one page
+        [status] = await mirror.store.status()
+        assert status.deleted == 1 and status.last_poll is not None

@@ -114,7 +114,7 @@ async def test_redis_restarted_mid_run_fallback_then_recovery(
 
             tasks = [asyncio.create_task(worker()) for _ in range(COROUTINES)]
             await asyncio.sleep(1.5 * WINDOW)
-            shared_before = (await budget.shared_stats())["grants"]
+            shared_before = (await budget.shared_stats()).grants
             await private_redis.kill()
             down_at = sb.budget.window_index()
             await asyncio.sleep(2 * WINDOW)
@@ -124,7 +124,7 @@ async def test_redis_restarted_mid_run_fallback_then_recovery(
             up_at = sb.budget.window_index()
             await asyncio.sleep(2.5 * WINDOW)
             recovered = not budget.in_fallback
-            shared_after = (await budget.shared_stats()).get("grants", 0)
+            shared_after = (await budget.shared_stats()).grants
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)

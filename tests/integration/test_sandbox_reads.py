@@ -251,7 +251,7 @@ async def test_every_read_operation_is_served(http: aiohttp.ClientSession, sb: S
             if op.resource in ("bulk_jobs", "webhook_subscriptions"):
                 continue  # they start empty; their own tests read them back
             col = sb.store[op.resource]
-            path = path.replace("{id}", str(col.ids[0]))
+            path = path.replace("{id}", str(col.records[col.ids[0]]["id"]))
         status, body = await get(http, path)
         assert status == 200, (op.name, status, body)
         assert "data" in body, op.name
@@ -266,9 +266,10 @@ async def test_unauthorized(sb: Sandbox) -> None:
             assert resp.status == 401
 
 
-async def test_cursor_polling_works_on_every_collection(
+async def test_a_list_ignores_filters_and_sorts_its_definition_does_not_list(
     http: aiohttp.ClientSession, sb: Sandbox
 ) -> None:
+    """As Salesloft does: /tasks lists neither an updated_at filter nor an updated_at sort."""
     tasks = sb.store["tasks"]
     pivot = sorted(u for _, u in tasks.times.values())[len(tasks) // 2]
     params = {
@@ -279,8 +280,16 @@ async def test_cursor_polling_works_on_every_collection(
     }
     status, body = await get(http, "/v2/tasks", **params)
     assert status == 200
-    expected = sum(1 for _, u in tasks.times.values() if u > pivot)
+    assert body["metadata"]["paging"]["total_count"] == len(tasks)  # the filter did nothing
+    assert body["metadata"]["sorting"]["sort_by"] == "due_date"  # nor the sort key
+    # people list both, and honour them
+    people = sb.store["people"]
+    pivot = sorted(u for _, u in people.times.values())[len(people) // 2]
+    params["updated_at[gt]"] = iso_from_us(pivot)
+    status, body = await get(http, "/v2/people", **params)
+    expected = sum(1 for _, u in people.times.values() if u > pivot)
     assert body["metadata"]["paging"]["total_count"] == expected
+    assert body["metadata"]["sorting"]["sort_by"] == "updated_at"
 
 
 async def test_every_declared_filter_is_accepted(http: aiohttp.ClientSession) -> None:

@@ -283,7 +283,7 @@ def sample_value(param: Any) -> Any:
     if param.name.endswith("_id") and param.type in ("integer", "string"):
         return 1
     if param.array:
-        return []
+        return [1] if param.type == "integer" else []
     return {"integer": 1, "number": 1.5, "boolean": True, "object": {}}.get(param.type, "x")
 
 
@@ -300,7 +300,7 @@ async def test_every_write_operation_answers(env: Any) -> None:
         path = op.path
         if "{id}" in path:
             col = sb.store["meeting_settings" if op.action == "update_setting" else op.resource]
-            path = path.replace("{id}", str(col.ids[-1] if col.ids else 1))
+            path = path.replace("{id}", str(col.records[col.ids[-1]]["id"] if col.ids else 1))
         status, answer = await call(http, op.method, path, json=body)
         assert status < 500, (op.name, status, answer)
         if op.resource == "webhook_subscriptions":

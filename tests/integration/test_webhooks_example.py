@@ -51,6 +51,7 @@ async def test_the_example_keeps_people_and_tasks_in_sync(tmp_path: Path) -> Non
             assert sorted(s.event_type or "" for s in subs) == sorted(
                 ex.PERSON_EVENTS + ex.TASK_EVENTS
             )
+            assert len({s.callback_token for s in subs}) == len(subs)  # one token per type
 
             async def call(method: str, path: str, body: Any = None) -> Any:
                 return (await sl.request(method, path, json=body)).data

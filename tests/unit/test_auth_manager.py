@@ -41,6 +41,7 @@ class FakeApp(OAuthApp):
         )
         self.ttl = ttl
         self.calls: list[str] = []
+        self.scopes_sent: list[Any] = []
         self.live_refresh: str | None = None
         self._n = itertools.count(1)
 
@@ -48,6 +49,7 @@ class FakeApp(OAuthApp):
         self, grant_type: str, session: Any, *, clock: Any = None, **params: Any
     ) -> Token:
         self.calls.append(grant_type)
+        self.scopes_sent.append(params.get("scope"))
         await asyncio.sleep(0)  # let every other caller pile up behind the lock
         if grant_type == "refresh_token" and params["refresh_token"] != self.live_refresh:
             raise OAuthError(400, "invalid_grant", "The provided authorization grant is invalid")
@@ -196,6 +198,28 @@ async def test_client_credentials_fetch_on_expiry() -> None:
     clock.now += 100
     assert await mgr.authorization() == "Bearer acc-2"
     assert app.calls == ["client_credentials", "client_credentials"]
+
+
+async def test_a_refresh_is_stamped_by_the_managers_own_clock() -> None:
+    app_clock, own = Clock(), Clock()
+    own.now = 5000.0  # the stored token expired long ago by this clock, not by the app's
+    app = FakeApp(app_clock)
+    store = MemoryTokenStore()
+    store._token = Token("acc-0", "ref-0", expires_at=1100.0, created_at=1000.0)
+    app.live_refresh = "ref-0"
+    tok = await TokenManager(app, store, leeway=10, clock=own).token()
+    assert app.calls == ["refresh_token"]
+    assert (tok.created_at, tok.expires_at) == (5000.0, 5100.0)
+
+
+async def test_client_credentials_carry_the_managers_clock_and_scopes() -> None:
+    app_clock, own = Clock(), Clock()
+    own.now = 5000.0
+    app = FakeApp(app_clock)
+    mgr = TokenManager.client_credentials(app, leeway=10, clock=own, scopes=["people:read"])
+    assert (await mgr.token()).created_at == 5000.0
+    await TokenManager.client_credentials(app).token()  # no scopes anywhere: none asked for
+    assert app.scopes_sent == [["people:read"], None]
 
 
 async def test_other_oauth_errors_propagate() -> None:

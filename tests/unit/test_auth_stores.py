@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import stat
 from pathlib import Path
@@ -128,3 +129,69 @@ async def test_lock_timeout_when_another_holder_never_lets_go(tmp_path: Path) ->
 def test_reprs_hold_no_token(tmp_path: Path) -> None:
     assert "acc-old" not in repr(MemoryTokenStore(OLD))
     assert "token.json" in repr(FileTokenStore(tmp_path / "token.json"))
+
+
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [
+        ('{"access_token": "acc-SECRET", "expires_at": "soon"}', "expires_at"),
+        ('{"access_token": "acc-SECRET", "token_type": null}', "token_type"),
+        ('{"refresh_token": "ref-SECRET"}', "access_token"),
+        ('{"access_token": ["acc-SECRET"]}', "access_token"),
+        ('["acc-SECRET"]', "JSON object"),
+        ("[" * 50_000, "nested too deeply"),
+        ("\udcff", "not JSON"),
+    ],
+)
+async def test_a_token_file_of_the_wrong_shape_is_a_token_store_error(
+    tmp_path: Path, content: str, named: str
+) -> None:
+    path = tmp_path / "token.json"
+    path.write_bytes(content.encode("utf-8", "surrogateescape"))
+    path.chmod(0o600)
+    with pytest.raises(TokenStoreError, match=named) as caught:
+        await FileTokenStore(path).load()
+    assert str(path) in str(caught.value) and "SECRET" not in str(caught.value)
+    with pytest.raises(TokenStoreError):  # and a save's compare-and-set reads it the same way
+        await FileTokenStore(path).save(NEW, expected=None)
+
+
+async def test_a_token_file_others_can_read_is_loaded_with_one_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "token.json"
+    path.write_text(OLD.to_json())
+    path.chmod(0o644)
+    store = FileTokenStore(path)
+    with caplog.at_level(logging.WARNING, logger="salesloft_async.auth"):
+        assert await store.load() == OLD
+        assert await store.load() == OLD
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    message = warnings[0].getMessage()
+    assert str(path) in message and "its group and others" in message and "chmod 600" in message
+    assert OLD.access_token not in message and "ref-old" not in message
+    caplog.clear()
+    path.chmod(0o600)
+    with caplog.at_level(logging.WARNING, logger="salesloft_async.auth"):
+        await FileTokenStore(path).load()
+    assert caplog.records == []
+
+
+async def test_a_symlink_at_the_lock_path_is_refused_and_its_target_not_created(
+    tmp_path: Path,
+) -> None:
+    store = FileTokenStore(tmp_path / "token.json")
+    target = tmp_path / "elsewhere" / "victim"
+    target.parent.mkdir()
+    store.lock_path.symlink_to(target)  # dangling
+    with pytest.raises(TokenStoreError, match="symbolic link"):
+        async with store.lock():
+            pass
+    with pytest.raises(TokenStoreError, match="symbolic link"):
+        await store.save(OLD, expected=None)
+    assert not target.exists()
+    assert not (tmp_path / "token.json").exists()
+    store.lock_path.unlink()  # as the message says: then it works
+    assert await store.save(OLD, expected=None)
+    assert store.lock_path.is_file() and not store.lock_path.is_symlink()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from salesloft_async.auth import Token
@@ -84,3 +86,38 @@ def test_authorization_header_and_authlib_interop() -> None:
     tok = Token(ACCESS, REFRESH, expires_at=99.0, created_at=1.0, token_type="bearer")
     assert tok.authorization == f"Bearer {ACCESS}"
     assert tok.to_oauth2_token()["refresh_token"] == REFRESH
+
+
+@pytest.mark.parametrize(
+    ("stored", "field"),
+    [
+        ({"access_token": ACCESS, "expires_at": "soon"}, "expires_at"),
+        ({"access_token": ACCESS, "token_type": None}, "token_type"),
+        ({"access_token": ACCESS, "created_at": True}, "created_at"),
+        ({"access_token": ACCESS, "expires_at": float("inf")}, "expires_at"),
+        ({"access_token": ACCESS, "refresh_token": 12345}, "refresh_token"),
+        ({"access_token": ACCESS, "scope": ["read"]}, "scope"),
+        ({"access_token": ""}, "access_token"),
+        ({"access_token": {"nested": ACCESS}}, "access_token"),
+        ({"refresh_token": REFRESH}, "access_token"),
+    ],
+)
+def test_a_stored_token_of_the_wrong_shape_names_the_field(
+    stored: dict[str, object], field: str
+) -> None:
+    with pytest.raises(ValueError, match=field) as caught:
+        Token.from_dict(stored)
+    assert ACCESS not in str(caught.value) and REFRESH not in str(caught.value)
+    with pytest.raises(ValueError, match=field):  # the same through JSON
+        Token.from_json(json.dumps(stored))
+
+
+def test_fields_with_defaults_may_be_missing() -> None:
+    tok = Token.from_json(json.dumps({"access_token": ACCESS, "expires_at": 5}))
+    assert tok.token_type == "Bearer" and tok.expires_at == 5 and tok.is_fresh(0.0, 1.0)
+
+
+def test_from_json_refuses_what_is_not_json_without_python_errors() -> None:
+    for text in ("[" * 100_000, b"\xff\xfe", "Infinity", "null", '"a string"'):
+        with pytest.raises(ValueError):
+            Token.from_json(text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from salesloft_async.budget import CostBudget, CostReservation, Settlement
 from salesloft_async.errors import ConfigurationError
 from salesloft_async.hooks import BudgetHook
 
-from .test_budget_fakes import EPOCH, FakeTime, headers, settle
+from .budget_fakes import EPOCH, FakeTime, headers, settle
 
 
 def make(time: FakeTime, limit: int = 60, window: float = 2.0, **kw: Any) -> CostBudget:
@@ -416,3 +417,98 @@ async def test_an_answer_counted_in_the_new_window_keeps_its_charge() -> None:
     budget.settle(late, 200, headers(50, wall=time.wall()))  # others spent 9 of the new window
     stats = budget.stats
     assert stats.remaining == 50 and stats.background == 9
+
+
+@pytest.mark.parametrize(
+    "value", ["999999999", "inf", "1e400", "nan", "Fri, 31 Dec 9999 23:59:59 GMT"]
+)
+async def test_an_absurd_retry_after_is_treated_as_absent(value: str) -> None:
+    time = FakeTime()
+    budget = make(time, limit=600, window=60.0)
+    await opened(time, budget, remaining=599)  # Date: the server's minute ends at local ~1060
+    res = await reserve(budget)
+    budget.settle(res, 429, {**headers(0, wall=time.wall()), "Retry-After": value})
+    waiting = start(budget)
+    await time.advance(59.0)
+    assert not waiting[0].done()
+    await time.advance(2.0)  # waited for the window's end, as without the header
+    assert waiting[0].done() and waiting[0].result().probe
+
+
+async def test_retry_after_is_capped_at_max_pause() -> None:
+    time = FakeTime()
+    budget = make(time, limit=600, window=60.0)
+    assert budget.max_pause == 66.0  # one window plus a tenth
+    await opened(time, budget, remaining=599)
+    res = await reserve(budget)
+    budget.settle(res, 429, {**headers(0, wall=time.wall()), "Retry-After": "3600"})
+    waiting = start(budget)
+    await time.advance(65.9)
+    assert not waiting[0].done()
+    await time.advance(0.2)
+    assert waiting[0].done()
+
+    short = make(time, limit=600, window=60.0, max_pause=5.0)
+    await opened(time, short, remaining=599)
+    res = await reserve(short)
+    short.settle(res, 429, {"Retry-After": "30"})
+    waiting = start(short)
+    await time.advance(5.1)
+    assert waiting[0].done()
+    with pytest.raises(ConfigurationError):
+        make(time, max_pause=math.inf)
+
+
+async def test_a_429_without_date_or_retry_after_is_probed_not_waited_out() -> None:
+    # What a mocked test sees: a 429 with no headers at all, a 60 s window on an injected clock.
+    time = FakeTime()
+    budget = make(time, limit=600, window=60.0)
+    first = await reserve(budget)
+    budget.settle(first, 429, {})
+    waiting = start(budget, 2)
+    await time.advance(0.9)
+    assert not waiting[0].done()
+    await time.advance(0.2)  # a sixtieth of the window: one probe goes
+    probe = waiting[0].result()
+    assert probe.probe and not waiting[1].done()
+    budget.settle(probe, 429, {})  # still refused: the next pause is twice as long
+    await time.advance(1.9)
+    assert not waiting[1].done()
+    await time.advance(0.2)
+    assert waiting[1].done() and waiting[1].result().probe
+    assert waiting[1].result().waited == pytest.approx(3.1)  # 1.1 + 2: not the window's 60 s
+    budget.settle(waiting[1].result(), 200, {})
+    # The server takes requests again: the window has begun anew, and the next call goes at once.
+    following = await reserve(budget)
+    assert following.waited == 0 and budget.stats.windows == 1
+    budget.settle(following, 429, {})  # after a success the backoff starts over
+    again = start(budget)
+    await time.advance(1.1)
+    assert again[0].done()
+
+
+async def test_a_burst_of_429s_to_requests_in_flight_is_one_refusal_for_the_backoff() -> None:
+    time = FakeTime()
+    budget = make(time, limit=600, window=60.0)
+    first = await reserve(budget)
+    budget.settle(first, 200, {"x-ratelimit-remaining-minute": "599"})  # no Date: no boundary
+    flight = [await reserve(budget) for _ in range(5)]
+    for res in flight:  # all refused: one streak, not five doublings
+        budget.settle(res, 429, {})
+    waiting = start(budget)
+    await time.advance(1.1)
+    assert waiting[0].done() and waiting[0].result().probe
+
+
+async def test_a_probe_without_headers_after_the_window_rolled_starts_no_second_window() -> None:
+    time = FakeTime()
+    budget = make(time)
+    await opened(time, budget)  # Date known: the 429 is waited out to the window's end
+    res = await reserve(budget)
+    budget.settle(res, 429, headers(0, wall=time.wall()))
+    waiting = start(budget)
+    await time.advance(2.0)
+    probe = waiting[0].result()
+    assert probe.probe and budget.stats.windows == 1
+    budget.settle(probe, 200, {})  # no rate-limit headers: the window already began by the clock
+    assert budget.stats.windows == 1

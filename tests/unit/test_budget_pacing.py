@@ -15,7 +15,7 @@ import pytest
 
 from salesloft_async.budget import CostBudget
 
-from .test_budget_fakes import FakeTime, headers, settle
+from .budget_fakes import FakeTime, headers, settle
 
 
 @pytest.fixture

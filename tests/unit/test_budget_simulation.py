@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Callable
 from typing import Any
 
 from salesloft_async.budget import CostBudget
 
-from .test_budget_fakes import EPOCH, FakeServer, FakeTime, one_call, settle
+from .budget_fakes import EPOCH, FakeServer, FakeTime, date_header, one_call, settle
 
 LIMIT, WINDOW = 60, 2.0
 
@@ -136,3 +137,39 @@ async def test_random_cancellation_leaks_nothing() -> None:
     done = asyncio.create_task(one_call(budget, server, time))
     await time.run_until(time.now + 2 * WINDOW, step=0.01)
     assert done.done() and done.result() == 200
+
+
+class LyingDate(FakeServer):
+    """A server whose ``Date`` lies: `lie(n)` seconds off on the n-th answer."""
+
+    def __init__(self, time: FakeTime, lie: Callable[[int], float]) -> None:
+        super().__init__(time, limit=LIMIT, window=WINDOW)
+        self.lie = lie
+        self.answers = 0
+
+    def handle(self, cost: int) -> tuple[int, dict[str, str]]:
+        status, hdrs = super().handle(cost)
+        self.answers += 1
+        hdrs["Date"] = date_header(self.time.wall() + self.lie(self.answers))
+        return status, hdrs
+
+
+async def test_one_date_an_hour_ahead_does_not_stall_the_budget() -> None:
+    time = FakeTime(wall_at_start=EPOCH + 0.37)
+    server = LyingDate(time, lambda n: 3600.0 if n == 30 else 0.0)
+    budget = make(time)
+    await run(server, time, budget, windows=10)
+    assert min(full_windows(server, 10)) >= 0.97 * LIMIT
+    assert server.limited == {}
+
+
+async def test_a_random_date_on_every_answer_still_gets_the_budget_through() -> None:
+    rng = random.Random(11)
+    time = FakeTime(wall_at_start=EPOCH + 0.37)
+    server = LyingDate(time, lambda n: rng.uniform(-3e7, 3e7))
+    budget = make(time)
+    await run(server, time, budget, windows=10)
+    assert min(full_windows(server, 10)) >= 0.97 * LIMIT
+    # Until the first reset shows where the server's windows end, a 429 is waited out by a
+    # doubling probe backoff (a sixtieth of the window first): a few 429s, in one window only.
+    assert len(server.limited) <= 1 and sum(server.limited.values()) <= 7, server.limited

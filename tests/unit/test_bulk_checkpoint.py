@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from salesloft_async.bulk import FileCheckpoint, MemoryCheckpoint, read_path
-from salesloft_async.bulk.checkpoint import as_store
+from salesloft_async.bulk.checkpoint import OutputCheckpoint, as_store, output_digest
 from salesloft_async.errors import ConfigurationError
 
 from .test_bulk_keyset import FakeSource, people
@@ -84,3 +84,29 @@ def test_a_list_that_ignores_paging_is_read_once() -> None:
 
     records, nxt = PageCursor().advance(Page(people([1.0] * 150)), per_page=100)
     assert len(records) == 150 and nxt.done
+
+
+async def test_output_checkpoint_pins_the_output_by_length_and_hash(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    opened: list[int] = []
+
+    def open_output() -> Any:
+        opened.append(1)
+        return open(out, "wb")
+
+    sink = OutputCheckpoint(tmp_path / "out.ckpt", open_output, identity={"resource": "people"})
+    assert not out.exists(), "nothing is created before the first write"
+    sink.write(b'{"id":1}\n')
+    sink.write(b'{"id":2}\n')
+    await sink.save({"complete": False})
+    sink.write(b'{"id":3')  # a page cut short by a crash
+    sink.close()
+    saved = json.loads((tmp_path / "out.ckpt").read_text())
+    assert saved["belongs_to"] == {"resource": "people"} and saved["complete"] is False
+    assert saved["output"]["offset"] == 18 and opened == [1]
+    digest = output_digest(out, 18)
+    assert digest is not None and digest.hexdigest() == saved["output"]["sha256"]
+    assert output_digest(out, 10_000) is None  # shorter than the checkpoint says
+    out.write_bytes(b'{"id":9}\n{"id":2}\n')  # same length, other bytes
+    changed = output_digest(out, 18)
+    assert changed is not None and changed.hexdigest() != saved["output"]["sha256"]

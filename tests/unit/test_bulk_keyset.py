@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from salesloft_async.bulk.keyset import Cursor, Page, format_ts, parse_ts
-from salesloft_async.errors import ResponseDecodeError
+from salesloft_async.errors import PaginationError, ResponseDecodeError
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -217,3 +217,12 @@ async def test_any_ties_any_page_size_exactly_once_and_finishes(
     assert sorted(got) == want, "every record in the range exactly once"
     assert end.done
     assert all(c.get("page", 1) <= len(stamps) // per_page + 2 for c in source.calls)
+
+
+def test_a_full_page_with_nothing_new_is_a_pagination_error() -> None:
+    """A server that ignores `updated_at[gte]` answers the first page again: stop, do not loop."""
+    page = Page([{"id": i, "updated_at": ts(i)} for i in range(1, 4)])
+    fresh, cursor = Cursor(lo=ts(0)).advance(page, per_page=3)
+    assert [r["id"] for r in fresh] == [1, 2, 3]
+    with pytest.raises(PaginationError, match="does not advance"):
+        cursor.advance(page, per_page=3)

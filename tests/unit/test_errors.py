@@ -6,10 +6,12 @@ from salesloft_async.errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
+    RedirectError,
     SalesloftError,
     ServerError,
     ValidationError,
     error_for_status,
+    redact,
 )
 
 
@@ -62,3 +64,14 @@ def test_empty_body_still_says_something() -> None:
 
 def test_rate_limited_message_says_what_to_do() -> None:
     assert "CostBudget" in str(error_for_status(429, {"error": "API rate limit exceeded"}))
+
+
+def test_redact_replaces_plain_and_percent_encoded_secrets() -> None:
+    text = "got Bearer ak_s/ecret and ak_s%2Fecret and ak_other"
+    assert redact(text, ["ak_s/ecret", ""]) == "got Bearer <redacted> and <redacted> and ak_other"
+
+
+def test_a_redirect_says_it_was_not_followed() -> None:
+    error = error_for_status(302, None, method="GET", path="/v2/people", headers={"Location": "/x"})
+    assert isinstance(error, RedirectError)
+    assert "to /x" in str(error) and "never followed" in str(error)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from salesloft_async import SalesloftClient
 from salesloft_async.bulk import Cursor, Page
 from salesloft_async.errors import ConfigurationError, ResponseDecodeError
-from salesloft_async.mirror import PostgresStore, Row, SqliteStore, open_store
-from salesloft_async.mirror.follower import _follow_on, _settle
+from salesloft_async.mirror import Mirror, PostgresStore, Row, SqliteStore, open_store
+from salesloft_async.mirror.follower import PAGES, _follow_on, _settle
 from salesloft_async.mirror.store import check_identifier, newest, row_of
+from salesloft_async.models import Subscription
 
 T1 = "2026-01-01T00:00:01.000000+00:00"
 T2 = "2026-01-01T00:00:02.000000+00:00"
@@ -85,3 +87,21 @@ def test_database_urls_and_names() -> None:
         check_identifier('people"; drop table x; --')
     with pytest.raises(ConfigurationError, match="schema name"):
         PostgresStore("postgresql://h/db", schema="Crm")
+
+
+def test_a_list_read_by_pages_is_swept_by_polls_or_when_webhooks_cover_it() -> None:
+    """A list without `updated_at` is polled whole, unless webhooks bring its changes; then the
+    reconciliation sweep catches what they missed (no client is contacted here)."""
+    client = SalesloftClient(api_key="ak_unit")
+    mirror = Mirror(client, SqliteStore(":memory:"), ["people", "tasks"], webhook_url="http://x/")
+    assert mirror.by_updated_at("people") and not mirror.by_updated_at("tasks")
+    hooks = mirror.webhooks
+    assert hooks is not None
+    assert mirror.sweep_targets() == ["people"]  # nothing subscribed yet: tasks is polled whole
+    hooks.subscriptions = [
+        Subscription(id=n, event_type=t, callback_token=f"t{n}")  # type: ignore[call-arg]
+        for n, t in enumerate(["person_deleted", "task_updated"])
+    ]
+    assert hooks.covered() == {"people", "tasks"}
+    assert mirror.sweep_targets() == ["tasks"]  # people's deletes are announced
+    assert _follow_on({"mode": "pages", "slices": [{"cursor": {"page": 3}}]}) == PAGES

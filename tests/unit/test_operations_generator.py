@@ -136,7 +136,7 @@ def test_schemas_and_models(gen: ModuleType) -> None:
     assert fields["created_at"].type == "datetime"
     assert fields["due_on"].format == "date"
     assert fields["person"].ref == "EmbeddedResource"
-    text = gen.render_models(SPEC, schemas, Path("x.yaml"))
+    text = gen.render_models(SPEC["components"]["schemas"], schemas, Path("x.yaml"))
     assert "person: PersonRef | None = None" in text
     assert "created_at=to_datetime(g('created_at'))" in text.replace('"', "'")
     assert "href: str | None = None" in text  # "_href" becomes an attribute named href
@@ -150,15 +150,110 @@ def test_resources_render_typed_signatures(gen: ModuleType) -> None:
     assert "from_: str | None | Unset = UNSET" in text  # a keyword becomes from_
     assert "person_id: int," in text  # required: no default
     compile(text, "resources", "exec")
-    docs = gen.render_docs(ops, Path("x.yaml"))
+    docs = gen.render_operations_doc(gen.Surface(ops, [], [], {}, []))
     assert "`sl.calls.delete(id)`" in docs
 
 
-def test_committed_readme_table_lists_every_operation() -> None:
+#: a current operation list in the conversion's style: every parameter a string, no schemas
+CURRENT: dict[str, Any] = {
+    "paths": {
+        "/activities/calls": {"get": {"summary": "List calls", "parameters": []}},
+        "/activities/calls/{id}": {
+            "delete": {
+                "summary": "Delete a call",
+                "parameters": [{"in": "path", "name": "id", "schema": {"type": "string"}}],
+            }
+        },
+        "/opportunities": {
+            "get": {
+                "summary": "List Opportunities",
+                "parameters": [
+                    {"in": "query", "name": n, "schema": {"type": "string"}}
+                    for n in ("updated_at[gt]", "updated_at[lte]", "ids", "is_won", "per_page")
+                ],
+            }
+        },
+        "/conversations/71d91aec-80bc-463b-b072-475aea744805/extensive": {
+            "get": {"summary": "Fetch an extensive conversation"}
+        },
+        "/signals": {
+            "post": {
+                "summary": "Create a signal",
+                "requestBody": {
+                    "content": {
+                        "application/json": {
+                            "schema": {"example": {"idempotency_key": "string", "urgency": 0}}
+                        }
+                    }
+                },
+            }
+        },
+        "/activities": {"get": {"summary": "Create an activity"}},
+        "/oauth/token": {"post": {"summary": "Token"}},
+    }
+}
+
+
+def test_the_current_list_is_merged_typed_and_read(gen: ModuleType) -> None:
+    older = gen.build_operations(SPEC)
+    ops, rows = gen.merge_current(older, CURRENT)
+    by_name = {o.name: o for o in ops}
+    # shared operations keep the older typing; new ones are typed from their names and facts
+    assert by_name["list_calls"] == next(o for o in older if o.name == "list_calls")
+    opp = by_name["list_opportunities"]
+    params = {q.name: q for q in opp.query}
+    assert params["updated_at"].range and params["updated_at"].type == "datetime"
+    assert params["ids"].array and params["ids"].type == "integer"
+    assert params["is_won"].type == "boolean" and params["per_page"].type == "integer"
+    assert "updated_at" in params["sort_by"].description  # from the resource's facts
+    assert opp.paged and opp.schema == "Opportunity"
+    extensive = by_name["get_conversation_extensive"]
+    assert (
+        extensive.path == "/v2/conversations/{id}/extensive" and extensive.action == "get_extensive"
+    )
+    signal = by_name["create_signals"]
+    assert {b.name: b.type for b in signal.body} == {
+        "idempotency_key": "string",
+        "urgency": "integer",
+    }
+    # a garbled entry is served by the operation its reading names, with the reason recorded
+    row = next(r for r in rows if r[1] == "/activities")
+    assert row[3:5] == ("POST", "/v2/activities") and row[5].startswith("N1")
+    token = next(r for r in rows if r[1] == "/oauth/token")
+    assert token[2] == "" and "client_credentials" in token[5]
+
+
+def test_models_from_field_facts(gen: ModuleType) -> None:
+    facts = {
+        "opportunities": {
+            "source": "https://example.test/opportunities",
+            "fields": {
+                "id": {"type": "integer"},
+                "amount": {"type": "string"},
+                "close_date": {"type": "datetime"},
+                "most_recent_cadence": {"type": "object", "ref": "cadences"},
+                "opportunity_window_person_id": {"type": "integer", "ref": "people"},
+                "tags": {"type": "array", "items": "string"},
+            },
+        }
+    }
+    schemas, raw, refs = gen.current_api.build_schemas(gen.Field, gen.Schema, facts)
+    fields = {f.name: f for f in schemas["Opportunity"].fields}
+    assert fields["amount"].type == "string"  # a decimal sent as a string stays one
+    assert fields["most_recent_cadence"].ref == "EmbeddedResource"
+    assert refs[("Opportunity", "most_recent_cadence")] == "CadenceRef"
+    assert fields["opportunity_window_person_id"].target == "people"
+    assert fields["tags"].array
+    # no facts: id, timestamps, and everything else in `extra`
+    assert {f.name for f in schemas["Profile"].fields} == {"id", "created_at", "updated_at"}
+    assert "No source lists its fields" in raw["Profile"]["description"]
+
+
+def test_committed_operations_doc_lists_every_operation() -> None:
     rows = [
         line
-        for line in (ROOT / "README.md").read_text().splitlines()
-        if line.startswith("| ") and "`/v2/" in line
+        for line in (ROOT / "docs" / "operations.md").read_text().splitlines()
+        if line.startswith("| ") and "`/v2/" in line and "`sl." in line
     ]
     listed = {(r.split("|")[1].strip(), r.split("|")[2].strip().strip("`")) for r in rows}
     assert listed == {(o.method, o.path) for o in OPERATIONS}

@@ -295,8 +295,8 @@ async def test_missing_path_id_is_a_configuration_error_and_ids_are_quoted() -> 
     with pytest.raises(ConfigurationError):
         await sl.people.get(None)
     assert t.calls == []
-    await sl.webhook_subscriptions.get("a/b")
-    assert t.calls[0].path == "/v2/webhook_subscriptions/a%2Fb"
+    await sl.webhook_subscriptions.get("a b:c")
+    assert t.calls[0].path == "/v2/webhook_subscriptions/a%20b%3Ac"
 
 
 async def test_delete_returns_none() -> None:

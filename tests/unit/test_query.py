@@ -4,7 +4,7 @@ from enum import Enum
 import pytest
 
 from salesloft_async.errors import ConfigurationError, SalesloftError
-from salesloft_async.query import encode_params
+from salesloft_async.query import encode_params, url_for
 
 
 class Dir(Enum):
@@ -55,3 +55,20 @@ def test_unknown_range_key_is_refused() -> None:
 def test_unsendable_value_is_a_salesloft_error() -> None:
     with pytest.raises(SalesloftError, match="cannot send a object"):
         encode_params({"x": object()})
+
+
+def test_url_for_is_the_base_url_path_and_encoded_query() -> None:
+    dt = datetime(2024, 5, 1, 12, 0, 0, 7, tzinfo=UTC)
+    url = url_for("/v2/people", {"ids": [1, 2], "updated_at": {"gte": dt}, "x": None})
+    assert str(url) == (
+        "https://api.salesloft.com/v2/people?ids%5B%5D=1&ids%5B%5D=2"
+        "&updated_at%5Bgte%5D=2024-05-01T12:00:00.000007%2B00:00"
+    )
+    assert (
+        str(url_for("/v2/me", base_url="http://127.0.0.1:8787/")) == "http://127.0.0.1:8787/v2/me"
+    )
+
+
+def test_url_for_refuses_what_the_client_refuses() -> None:
+    with pytest.raises(ConfigurationError, match="naive datetime"):
+        url_for("/v2/people", {"updated_at": {"gte": datetime(2024, 5, 1)}})

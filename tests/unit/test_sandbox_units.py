@@ -204,8 +204,8 @@ def test_query_parsing_strictness(store: Store) -> None:
     with pytest.raises(QueryError) as caught:
         parse(("ids[]", "1"), ("ids[]", "x"), ("updated_at[gte]", "soon"))
     assert set(caught.value.errors) == {"ids", "updated_at[gte]"}
-    with pytest.raises(QueryError):
-        parse(("sort_by", "shoe_size"))
+    # a sort key the list does not name is ignored, as Salesloft does: the default order stays
+    assert parse(("sort_by", "shoe_size")).sort_by == "updated_at"  # type: ignore[attr-defined]
     q = parse(("not_a_filter[]", "1"))
     assert q.filtering == {} and run_list(col, q).ids  # type: ignore[attr-defined, arg-type]
 
@@ -261,5 +261,20 @@ def test_pages_partition_any_ordering(
     assert sorted(seen) == expected and len(seen) == len(set(seen))
     from salesloft_async.sandbox.query import _key_fn
 
-    keys = [_key_fn(col, sort_by)(rid) for rid in seen]
+    keys = [_key_fn(col, q.sort_by)(rid) for rid in seen]  # an unlisted key leaves the default
     assert keys == sorted(keys, reverse=descending)
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("people", [1, 3])
+def test_the_smallest_teams_seed(people: int) -> None:
+    """One cadence leaves each person one membership: seeding must not wait for pairs that cannot
+    exist."""
+    tiny = Store("http://sandbox.test")
+    seed_store(
+        tiny, SandboxConfig(people=people, accounts=1, users=1, cadences=1), load_resources()
+    )
+    memberships = tiny["cadence_memberships"].records.values()
+    assert len(tiny["people"].records) == people
+    assert 0 < len(memberships) <= people
+    assert len({m["person"]["id"] for m in memberships}) == len(memberships)

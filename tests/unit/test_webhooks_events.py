@@ -19,6 +19,7 @@ from salesloft_async.webhooks import (
     CallEvent,
     EmailEvent,
     Event,
+    LinkSwapEvent,
     MeetingEvent,
     NoteEvent,
     PersonEvent,
@@ -103,7 +104,7 @@ def test_a_person_event_carries_typed_fields_and_references() -> None:
 
 def test_every_documented_type_parses_without_error() -> None:
     for event_type in EVENT_TYPES:
-        event = parse_event(event_type, b'{"id": 1}')
+        event = parse_event(event_type, b'{"id": 1, "links": []}')
         assert event.event_type == event_type
         assert isinstance(event, event_class_for(event_type))
 
@@ -111,7 +112,6 @@ def test_every_documented_type_parses_without_error() -> None:
 @pytest.mark.parametrize(
     ("event_type", "action"),
     [
-        ("link_swap", None),
         ("conversation_created", "created"),
         ("conversation_recording_created", "created"),
         ("conversation_transcript_created", "created"),
@@ -131,10 +131,35 @@ def test_unmodelled_types_become_unknown_events_keeping_the_raw_json(
 
 
 def test_unknown_event_may_hold_any_json_value() -> None:
-    event = parse_event("link_swap", b"[1, 2, 3]")
+    event = parse_event("conversation_created", b"[1, 2, 3]")
     assert isinstance(event, UnknownEvent)
     assert event.record == [1, 2, 3]
     assert event.record_id is None
+
+
+def test_link_swap_is_typed_with_what_it_asks_about() -> None:
+    body = {
+        "user": {"id": 1, "email": "rep@example.com"},
+        "team": {"id": 123456},
+        "mailing": {"id": 30},
+        "email": {"id": 31},
+        "person": {"id": 7, "email": "ada@example.com"},
+        "links": ["http://old-1.example", "http://old-2.example"],
+    }
+    event = parse_event("link_swap", json.dumps(body).encode())
+    assert isinstance(event, LinkSwapEvent)
+    assert event_class_for("link_swap") is LinkSwapEvent
+    swap = event.record
+    assert swap.links == ("http://old-1.example", "http://old-2.example")
+    assert (swap.user_id, swap.user_email, swap.team_id) == (1, "rep@example.com", 123456)
+    assert (swap.mailing_id, swap.email_id) == (30, 31)
+    assert (swap.person_id, swap.person_email) == (7, "ada@example.com")
+
+
+@pytest.mark.parametrize("body", [b"[1, 2]", b'{"links": "http://x"}', b'{"links": [1]}'])
+def test_a_link_swap_without_a_list_of_links_is_a_payload_error(body: bytes) -> None:
+    with pytest.raises(WebhookPayloadError, match="list of links"):
+        parse_event("link_swap", body)
 
 
 @pytest.mark.parametrize(

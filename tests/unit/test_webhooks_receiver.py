@@ -11,6 +11,7 @@ import pytest
 
 from salesloft_async.webhooks import (
     Event,
+    LinkSwapEvent,
     PersonEvent,
     TaskEvent,
     UnknownEvent,
@@ -111,7 +112,9 @@ async def test_an_oversized_body_is_413_before_anything_else() -> None:
 
 async def test_no_handler_for_the_type_is_still_204_so_salesloft_does_not_retry() -> None:
     receiver = WebhookReceiver(TOKEN)
-    outcome = await receiver.handle(PERSON, event_type="link_swap", signature=signed(PERSON))
+    outcome = await receiver.handle(
+        PERSON, event_type="conversation_created", signature=signed(PERSON)
+    )
     assert outcome.status == 204
     assert isinstance(outcome.event, UnknownEvent)
 
@@ -405,3 +408,131 @@ def test_a_handler_for_an_undocumented_type_is_kept_but_warned_about(
     assert "undocumented event type 'person_update'" in caplog.text
     assert caplog.text.count("undocumented") == 1
     assert len(receiver.handlers_for("person_update")) == 2  # its own + "*"
+
+
+class BrokenClaims:
+    """A claim store whose backend is down."""
+
+    async def claim(self, key: str) -> Any:
+        raise ConnectionError("redis is down")
+
+    async def finish(self, key: str) -> None:
+        raise AssertionError("never reached")
+
+    async def release(self, key: str) -> None:
+        raise AssertionError("never reached")
+
+
+async def test_a_repeat_while_the_first_still_runs_is_409_and_runs_nothing() -> None:
+    gate = asyncio.Event()
+    runs: list[int] = []
+    receiver = WebhookReceiver(TOKEN, ack_timeout=0)
+
+    @receiver.on("person_updated")
+    async def slow(event: Event[Any]) -> None:
+        runs.append(1)
+        await gate.wait()
+
+    assert await deliver(receiver) == 202
+    assert await deliver(receiver) == 409  # retry later: the first may still fail
+    gate.set()
+    await receiver.drain(1.0)
+    assert await deliver(receiver) == 204
+    assert runs == [1]
+
+
+async def test_a_background_failure_releases_its_claim() -> None:
+    gate = asyncio.Event()
+    runs: list[int] = []
+    receiver = WebhookReceiver(TOKEN, ack_timeout=0, on_error=lambda e, exc: None)
+
+    @receiver.on("person_updated")
+    async def fails_late(event: Event[Any]) -> None:
+        runs.append(1)
+        await gate.wait()
+        if len(runs) == 1:
+            raise RuntimeError("late failure")
+
+    assert await deliver(receiver) == 202
+    gate.set()
+    await receiver.drain(1.0)
+    assert await deliver(receiver) == 204  # released, so it ran again
+    assert runs == [1, 1]
+
+
+async def test_a_claim_store_that_fails_is_503_and_runs_no_handler(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    receiver = WebhookReceiver(TOKEN, claims=BrokenClaims())
+    rec = Recorder()
+    receiver.on("person_updated")(rec)
+    assert await deliver(receiver) == 503
+    assert rec.events == []
+    assert "claim store failed" in caplog.text
+
+
+async def test_a_token_source_slower_than_the_deadline_is_503() -> None:
+    async def slow_lookup(event_type: str, path: str) -> str:
+        await asyncio.sleep(10)
+        return TOKEN
+
+    receiver = WebhookReceiver(slow_lookup, request_timeout=0.05)
+    assert await deliver(receiver) == 503
+
+
+async def test_a_shared_token_is_warned_about(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="salesloft_async.webhooks"):
+        WebhookReceiver({"person_updated": "a", "person_deleted": "b"})
+        assert "one token for several event types" not in caplog.text
+        WebhookReceiver("shared")
+        assert "one token for several event types" in caplog.text
+
+
+LINKS = ["http://old-1.example/a", "http://old-2.example/b"]
+SWAP = json.dumps({"user": {"id": 1}, "person": {"id": 7}, "links": LINKS}).encode()
+
+
+async def swap(receiver: WebhookReceiver) -> Any:
+    return await receiver.handle(SWAP, event_type="link_swap", signature=signed(SWAP))
+
+
+async def test_link_swap_answers_the_handlers_map_and_is_never_claimed() -> None:
+    receiver = WebhookReceiver(TOKEN, ack_timeout=0)  # link_swap waits whatever ack_timeout says
+    asked: list[tuple[str, ...]] = []
+
+    @receiver.on("link_swap")
+    async def swap_links(event: LinkSwapEvent) -> dict[str, str]:
+        asked.append(event.record.links)
+        await asyncio.sleep(0.01)
+        return {LINKS[0]: "https://new.example/1", "http://not-offered.example": "https://x"}
+
+    first, second = await swap(receiver), await swap(receiver)
+    assert (first.status, first.payload) == (200, {"links": {LINKS[0]: "https://new.example/1"}})
+    assert second.payload == first.payload  # a repeat is answered again
+    assert asked == [tuple(LINKS), tuple(LINKS)]
+
+
+async def test_link_swap_without_a_handler_keeps_every_link() -> None:
+    outcome = await swap(WebhookReceiver(TOKEN))
+    assert (outcome.status, outcome.payload) == (200, {"links": {}})
+
+
+async def test_link_swap_handler_failure_is_500_and_too_slow_is_503() -> None:
+    failing = WebhookReceiver(TOKEN, on_error=lambda e, exc: None)
+
+    @failing.on("link_swap")
+    async def boom(event: LinkSwapEvent) -> dict[str, str]:
+        raise RuntimeError("link service down")
+
+    assert (await swap(failing)).status == 500
+
+    slow = WebhookReceiver(TOKEN, request_timeout=0.05)
+
+    @slow.on("link_swap")
+    async def dawdle(event: LinkSwapEvent) -> dict[str, str]:
+        await asyncio.sleep(10)
+        return {}
+
+    assert (await swap(slow)).status == 503
+    await slow.drain(1.0)
+    assert slow.pending == 0  # the late answer was cancelled, not left running

@@ -16,7 +16,13 @@ from salesloft_async.errors import (
     ServerError,
 )
 from salesloft_async.models import Subscription
-from salesloft_async.webhooks import generate_token, list_subscriptions, subscribe, unsubscribe
+from salesloft_async.webhooks import (
+    generate_token,
+    list_subscriptions,
+    subscribe,
+    tokens_by_event_type,
+    unsubscribe,
+)
 
 URL = "https://app.example.com/hooks/salesloft"
 
@@ -78,17 +84,32 @@ class FakeAPI:
         return sorted(r["event_type"] for r in self.rows.values())
 
 
-async def test_subscribe_creates_one_per_type_with_one_strong_token() -> None:
+async def test_subscribe_creates_one_per_type_each_with_its_own_strong_token() -> None:
     api = FakeAPI()
-    subs = await subscribe(api, URL, ["person_created", "person_updated", "task_completed"])
+    types = ["person_created", "person_updated", "task_completed"]
+    subs = await subscribe(api, URL, types)
     assert all(isinstance(s, Subscription) for s in subs)
-    assert [s.event_type for s in subs] == ["person_created", "person_updated", "task_completed"]
-    tokens = {s.callback_token for s in subs}
-    assert len(tokens) == 1
-    token = tokens.pop()
-    assert token is not None and len(token) >= 43  # 32 random bytes, urlsafe base64
-    assert api.types() == ["person_created", "person_updated", "task_completed"]
+    assert [s.event_type for s in subs] == types
+    tokens = tokens_by_event_type(subs)
+    assert list(tokens) == types
+    assert len(set(tokens.values())) == 3  # a body re-labelled with another type cannot verify
+    assert all(len(token) >= 43 for token in tokens.values())  # 32 random bytes, urlsafe base64
+    assert {r["event_type"]: r["callback_token"] for r in api.rows.values()} == tokens
     assert all(r["callback_url"] == URL for r in api.rows.values())
+
+
+async def test_a_token_shared_by_several_types_is_replaced_by_one_per_type() -> None:
+    api = FakeAPI()
+    old = [
+        api.seed(callback_url=URL, event_type=t, callback_token="shared")
+        for t in ("person_updated", "person_deleted")
+    ]
+    subs = await subscribe(api, URL, ["person_updated", "person_deleted"])
+    tokens = tokens_by_event_type(subs)
+    assert "shared" not in tokens.values()
+    assert len(set(tokens.values())) == 2
+    assert not any(r["id"] in api.rows for r in old)  # the shared ones are gone
+    assert sorted(api.types()) == ["person_deleted", "person_updated"]
 
 
 async def test_generated_tokens_differ() -> None:
@@ -108,7 +129,7 @@ async def test_a_bare_string_is_one_event_type_not_its_letters() -> None:
     assert [s.event_type for s in subs] == ["person_updated"]
 
 
-async def test_rerun_is_idempotent_and_reuses_the_token() -> None:
+async def test_rerun_is_idempotent_and_reuses_the_tokens() -> None:
     api = FakeAPI()
     first = await subscribe(api, URL, ["person_updated", "task_completed"])
     posts = api.posts
@@ -116,10 +137,11 @@ async def test_rerun_is_idempotent_and_reuses_the_token() -> None:
     assert api.posts == posts  # nothing new created
     assert {s.id for s in again} == {s.id for s in first}
     assert len(api.rows) == 2
-    # Adding a type later keeps the URL's one token, so the receiver's token still works.
+    # Adding a type later keeps the existing types' tokens, so the receiver's tokens still work.
     more = await subscribe(api, URL, ["person_updated", "note_created"])
     assert len(api.rows) == 3
-    assert {s.callback_token for s in more} == {first[0].callback_token}
+    assert tokens_by_event_type(more)["person_updated"] == first[0].callback_token
+    assert tokens_by_event_type(more)["note_created"] not in {s.callback_token for s in first}
 
 
 async def test_identical_means_same_url_type_and_token_when_a_token_is_given() -> None:

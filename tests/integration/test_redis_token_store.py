@@ -1,14 +1,14 @@
-"""RedisTokenStore's storage and lock, the key scheme, and the missing-extra error.
+"""RedisTokenStore's storage and lock, against the real Redis at 127.0.0.1:6379.
 
-Uses the real Redis at 127.0.0.1:6379 where a test needs one (skipped without it unless CI is
-set); the cross-process behaviour is in tests/integration/test_redis_tokens.py.
+Skipped without Redis unless CI is set.  The key scheme and the constructor checks are in
+tests/unit/test_redis_config.py; the cross-process behaviour is in test_redis_tokens.py.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
-import sys
 import uuid
 from collections.abc import AsyncIterator
 
@@ -17,9 +17,7 @@ import redis.asyncio as aioredis
 
 from salesloft_async.auth import Token, TokenStore
 from salesloft_async.auth.errors import TokenStoreError
-from salesloft_async.errors import ConfigurationError
-from salesloft_async.redis import RedisBudget, RedisTokenStore, budget_key, token_key
-from salesloft_async.redis._compat import connect
+from salesloft_async.redis import RedisTokenStore, token_key
 from tests.redis_support import REDIS_URL, redis_or_skip
 
 TOKEN = Token(access_token="at-secret", refresh_token="rt-secret", expires_at=2e9, created_at=1e9)
@@ -43,27 +41,6 @@ def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def test_keys_are_named_per_team_with_a_cluster_hash_tag() -> None:
-    assert budget_key("acme") == "salesloft:{acme}:budget"
-    assert token_key("acme", 42) == "salesloft:{acme}:token:42"
-    assert budget_key(7, prefix="app1") == "app1:{7}:budget"
-
-
-def test_missing_redis_extra_names_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "redis.asyncio", None)
-    with pytest.raises(ConfigurationError, match=r"pip install 'salesloft-async\[redis\]'"):
-        connect(REDIS_URL)
-
-
-def test_a_non_client_is_refused() -> None:
-    with pytest.raises(ConfigurationError, match=r"redis\.asyncio\.Redis client"):
-        RedisTokenStore(object(), "k")  # type: ignore[arg-type]
-    with pytest.raises(ConfigurationError):
-        RedisTokenStore(REDIS_URL, "")
-    with pytest.raises(ConfigurationError):
-        RedisBudget(REDIS_URL, "k", reserve_share=1.0)
 
 
 async def test_store_round_trip_and_protocol(redis: aioredis.Redis, key: str) -> None:
@@ -114,3 +91,48 @@ async def test_a_lock_lost_to_its_ttl_is_logged_not_raised(
             await redis.set(f"{key}:lock", "someone-else")
     assert await redis.get(f"{key}:lock") == "someone-else"  # not deleted by the old owner
     assert any("expired while held" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_token_key_of_another_type_is_a_token_store_error_naming_it(
+    redis: aioredis.Redis, key: str
+) -> None:
+    await redis.rpush(key, "something else's")
+    store = RedisTokenStore(redis, key)
+    with pytest.raises(TokenStoreError, match="holds a list, not the hash") as caught:
+        await store.load()
+    assert key in str(caught.value) and "DEL" in str(caught.value)
+    with pytest.raises(TokenStoreError, match="holds a list"):
+        await store.save(TOKEN, expected=None)
+
+
+@pytest.mark.parametrize(
+    ("stored", "field"),
+    [
+        ('{"access_token": "at-secret", "expires_at": "soon"}', "expires_at"),
+        ('{"access_token": "at-secret", "token_type": null}', "token_type"),
+        ('{"expires_at": 1}', "access_token"),
+    ],
+)
+async def test_a_stored_token_of_the_wrong_shape_is_a_token_store_error(
+    redis: aioredis.Redis, key: str, stored: str, field: str
+) -> None:
+    await redis.hset(key, mapping={"fp": "x", "token": stored})
+    with pytest.raises(TokenStoreError, match=field) as caught:
+        await RedisTokenStore(redis, key).load()
+    assert key in str(caught.value) and "secret" not in str(caught.value)
+
+
+@pytest.mark.parametrize("squatter", ["hash", "string without expiry"])
+async def test_a_lock_key_that_is_no_lock_is_reported_at_once(
+    redis: aioredis.Redis, key: str, squatter: str
+) -> None:
+    if squatter == "hash":
+        await redis.hset(f"{key}:lock", "x", "1")
+    else:
+        await redis.set(f"{key}:lock", "x")
+    store = RedisTokenStore(redis, key, lock_wait=30.0)
+    with pytest.raises(TokenStoreError, match="never expires") as caught:
+        async with asyncio.timeout(5):  # not after lock_wait
+            async with store.lock():
+                pass
+    assert f"{key}:lock" in str(caught.value)

@@ -13,11 +13,19 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import attrs
 import pytest
 import redis.asyncio as aioredis
 
-from salesloft_async.redis import RedisBudget, RedisReservation, budget_key
-from tests.redis_support import REDIS_URL, redis_or_skip
+from salesloft_async.errors import SalesloftError
+from salesloft_async.redis import (
+    RedisBudget,
+    RedisKeyError,
+    RedisReservation,
+    SharedBudgetStats,
+    budget_key,
+)
+from tests.redis_support import redis_or_skip
 
 T0 = 1_767_225_600.0  # a window boundary for every window length used here
 
@@ -190,7 +198,7 @@ async def test_settle_refunds_and_learns_the_real_cost(
     b.settle(deep, 200, {"x-ratelimit-endpoint-cost": "3"})
     await b.drain()
     stats = await b.shared_stats()
-    assert stats["spent"] == 3
+    assert stats.spent == 3
     again = await get(b, page=130)
     assert again.cost == 3  # learned, and seen by every process through Redis
     other = make(redis, clock, key, limit=100)
@@ -207,14 +215,14 @@ async def test_header_clamps_remaining_counting_requests_in_flight(
     b.settle(first, 200, {"x-ratelimit-remaining-minute": "19", "x-ratelimit-endpoint-cost": "1"})
     await b.drain()
     stats = await b.shared_stats()
-    assert stats["spent"] == 60 - 19  # lower bound: the 4 in flight were counted already
-    assert stats["doubt"] == 60 - 19 + 4  # working estimate: they were not
+    assert stats.spent == 60 - 19  # lower bound: the 4 in flight were counted already
+    assert stats.likely_spent == 60 - 19 + 4  # working estimate: they were not
     assert b.stats.remaining == 19 - 4
     for n, res in enumerate(others):  # the server counted them in the order they were granted
         b.settle(res, 200, {"x-ratelimit-remaining-minute": str(18 - n)})
         await b.drain()
     stats = await b.shared_stats()
-    assert stats["spent"] == 45 and stats["doubt"] == 45  # no double count
+    assert stats.spent == 45 and stats.likely_spent == 45  # no double count
 
 
 async def test_in_doubt_requests_go_one_at_a_time(
@@ -226,7 +234,7 @@ async def test_in_doubt_requests_go_one_at_a_time(
     # but the working estimate assumes the 7 granted after it are still to come: 1 + 7 + 4.
     b.settle(sent[0], 200, {"x-ratelimit-remaining-minute": "6"})
     await b.drain()
-    assert (await b.shared_stats())["doubt"] == 11
+    assert (await b.shared_stats()).likely_spent == 11
     reply = await try_once(b, ticket("w", 1))
     assert reply[0] == 0 and reply[1] == "doubt"  # fits the lower bound only: wait for quiet
     for res in sent[1:]:
@@ -244,8 +252,8 @@ async def test_a_stale_window_header_does_not_clamp_the_new_window(
     b.settle(late, 200, {"x-ratelimit-remaining-minute": "0"})
     await b.drain()
     stats = await b.shared_stats()
-    assert stats["spent"] == 1  # only the carried in-flight cost, not "0 left"
-    assert stats["inflight"] == 0
+    assert stats.spent == 1  # only the carried in-flight cost, not "0 left"
+    assert stats.in_flight == 0
 
 
 async def test_remaining_jumping_up_moves_the_window(
@@ -260,9 +268,9 @@ async def test_remaining_jumping_up_moves_the_window(
     b.settle(res, 200, {"x-ratelimit-remaining-minute": "9"})
     await b.drain()
     stats = await b.shared_stats()
-    assert stats["jumps"] == 1
-    assert stats["ws"] == pytest.approx(T0 + 1.0)
-    assert stats["spent"] == 1
+    assert stats.window_jumps == 1
+    assert stats.window_start == pytest.approx(T0 + 1.0)
+    assert stats.spent == 1
     clock.t += 1.5  # still inside the moved window: no roll at T0 + 2
     assert float((await get(b)).window_start) == pytest.approx(T0 + 1.0)
 
@@ -288,7 +296,7 @@ async def test_429_pauses_everyone_then_one_probe_goes_first(
     await b.drain()
     assert int((await try_once(other, w))[0]) == 1
     stats = await b.shared_stats()
-    assert stats["r429"] == 1
+    assert stats.rate_limited == 1
     assert b.stats.rate_limited == 1
 
 
@@ -339,8 +347,8 @@ async def test_release_keeps_the_charge_but_ends_in_flight(
     b.release(a)  # twice is harmless
     await b.drain()
     stats = await b.shared_stats()
-    assert stats["inflight"] == 1  # the other one
-    assert stats["spent"] == 2  # it may have reached the server: its charge stays
+    assert stats.in_flight == 1  # the other one
+    assert stats.spent == 2  # it may have reached the server: its charge stays
     assert (await try_once(b, ticket("w", 1)))[1] == "budget"
     assert b.stats.released == 1 and b.stats.in_flight == 1
 
@@ -387,7 +395,7 @@ async def test_a_waiter_cancelled_while_redis_grants_hands_the_grant_back(
         await asyncio.sleep(0)
     await b.drain()
     stats = await b.shared_stats()
-    assert stats["inflight"] == 0  # ... and the grant was handed straight back
+    assert stats.in_flight == 0  # ... and the grant was handed straight back
     assert await redis.zcard(f"{key}:q") == 0
     b._call = real_call  # type: ignore[method-assign]
     await get(b)
@@ -401,14 +409,14 @@ async def test_inflight_of_a_dead_process_expires(
     for _ in range(4):
         await get(b)  # ... and the process dies without settling
     clock.t += 2.0
-    assert (await b.shared_stats())["spent"] == 4  # carried: they may still land
+    assert (await b.shared_stats()).spent == 4  # carried: they may still land
     res = await get(b)
     clock.t += 4.0  # the four are 6 s old now, `res` 4 s
     b.settle(res, 200, {})
     await b.drain()
     stats = await b.shared_stats()
-    assert stats["inflight"] == 0
-    assert stats["spent"] == 1  # only `res`, carried from the window it was granted in
+    assert stats.in_flight == 0
+    assert stats.spent == 1  # only `res`, carried from the window it was granted in
 
 
 async def test_answers_arriving_out_of_order_are_not_taken_for_a_new_window(
@@ -421,9 +429,9 @@ async def test_answers_arriving_out_of_order_are_not_taken_for_a_new_window(
         b.settle(sent[n], 200, {"x-ratelimit-remaining-minute": str(9 - n)})
         await b.drain()
     stats = await b.shared_stats()
-    assert stats.get("jumps", 0) == 0
-    assert stats["ws"] == T0
-    assert stats["spent"] == 6
+    assert stats.window_jumps == 0
+    assert stats.window_start == T0
+    assert stats.spent == 6
 
 
 async def test_unreachable_redis_falls_back_to_a_local_share_and_warns_once(
@@ -457,8 +465,83 @@ async def test_unreachable_redis_falls_back_to_a_local_share_and_warns_once(
     await b.redis.aclose()
 
 
-def test_fallback_share_sizes_the_local_budget() -> None:
-    b = RedisBudget(REDIS_URL, "k", limit=600, fallback_share=0.25)
-    assert b._local_limit() == 150
-    local = b._local()
-    assert getattr(local, "limit", None) == 150
+async def test_a_429s_pause_never_exceeds_max_pause(
+    redis: aioredis.Redis, clock: ManualTime, key: str
+) -> None:
+    b = await opened(make(redis, clock, key, limit=10, window=2.0))
+    assert b.max_pause == 3.0  # one window plus a tenth, at least 1 s
+    b.settle(await get(b), 429, {"Retry-After": "3600"})
+    await b.drain()
+    assert float(await redis.hget(key, "pause")) == pytest.approx(T0 + 3.0)
+    b.settle(await get(b), 429, {"Retry-After": "999999999"})  # absurd: as if absent
+    await b.drain()
+    assert float(await redis.hget(key, "pause")) == pytest.approx(T0 + 3.0)
+    # The script enforces the cap itself, whatever a client sends it.
+    args = [*b._base_args(), "x", 1, "", "0", 429, "", "", "1e12", "", "", "", "3.0"]
+    await b._call(b._settle, args)
+    assert float(await redis.hget(key, "pause")) == pytest.approx(T0 + 3.0)
+
+
+async def test_a_stored_pause_beyond_the_cap_is_cut_and_waiters_do_not_renew_the_key(
+    redis: aioredis.Redis, clock: ManualTime, key: str
+) -> None:
+    b = await opened(make(redis, clock, key, limit=10, window=2.0))
+    await redis.hset(key, "pause", f"{T0 + 1e9:.6f}")  # what an older client may have stored
+    await redis.pexpire(key, 5000)
+    reply = await try_once(b, ticket("w", 1))
+    assert reply[1] == "paused" and float(reply[2]) == pytest.approx(3.0)
+    assert float(await redis.hget(key, "pause")) == pytest.approx(T0 + 3.0)
+    for _ in range(3):
+        await try_once(b, ticket("w", 1))
+    assert 0 < await redis.pttl(key) <= 5000
+    clock.t += 3.0
+    assert (await get(b)).probe
+
+
+async def test_shared_stats_is_a_typed_snapshot_with_readable_names(
+    redis: aioredis.Redis, clock: ManualTime, key: str
+) -> None:
+    b = await opened(make(redis, clock, key, limit=10, window=2.0, probe_timeout=5.0))
+    res = await get(b)
+    b.settle(res, 200, {"x-ratelimit-remaining-minute": "7", "x-ratelimit-endpoint-cost": "1"})
+    await b.drain()
+    stats = await b.shared_stats()
+    assert isinstance(stats, SharedBudgetStats)
+    assert (stats.now, stats.window_start, stats.spent) == (T0, T0, 3)  # 7 left, by the server
+    assert (stats.server_remaining, stats.in_flight, stats.paused_until) == (7, 0, None)
+    assert (stats.requests, stats.grants, stats.rate_limited, stats.queued) == (2, 2, 0, 0)
+    assert stats.probe == "none" and stats.probe_deadline is None
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        stats.spent = 0  # type: ignore[misc]
+    clock.t += 0.5
+    b.settle(await get(b), 429, {"Retry-After": "1"})
+    await b.drain()
+    stats = await b.shared_stats()
+    assert stats.rate_limited == 1 and stats.probe == "needed"
+    assert stats.paused_until == pytest.approx(T0 + 1.5)
+    clock.t += 1.0
+    assert (await get(b)).probe
+    stats = await b.shared_stats()
+    assert stats.probe == "out" and stats.probe_deadline == pytest.approx(T0 + 6.5)
+    assert stats.paused_until is None and stats.in_flight == 1
+
+
+@pytest.mark.parametrize(("suffix", "kind"), [("", "list"), (":q", "string"), (":costs", "set")])
+async def test_a_budget_key_of_another_type_is_an_error_naming_it(
+    redis: aioredis.Redis, clock: ManualTime, key: str, suffix: str, kind: str
+) -> None:
+    taken = key + suffix
+    if kind == "list":
+        await redis.rpush(taken, "x")
+    elif kind == "string":
+        await redis.set(taken, "x")
+    else:
+        await redis.sadd(taken, "x")
+    b = make(redis, clock, key)
+    with pytest.raises(RedisKeyError, match=f"holds a {kind}") as caught:
+        await asyncio.wait_for(get(b), 5)
+    assert repr(taken) in str(caught.value) and "DEL" in str(caught.value)
+    assert isinstance(caught.value, SalesloftError)
+    if suffix != ":costs":  # the stats script reads every key but the learned costs
+        with pytest.raises(RedisKeyError):
+            await b.shared_stats()

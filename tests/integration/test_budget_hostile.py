@@ -1,0 +1,109 @@
+"""Both budgets against a hostile local server over loopback: a 429's pause is always bounded.
+
+The server refuses the first request of each client with a hostile ``Retry-After`` (huge, not
+finite, a date in year 9999) and then answers 200.  The budget is driven the way the transport
+drives it (reserve, send, settle) so that only the budget's own wait is measured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from salesloft_async import SalesloftClient
+from salesloft_async.budget import CostBudget
+from salesloft_async.redis import RedisBudget, budget_key
+from tests.redis_support import redis_or_skip
+
+WINDOW = 1.0
+
+
+@pytest.fixture
+async def hostile() -> AsyncIterator[str]:
+    refused: set[str] = set()
+
+    async def people(request: web.Request) -> web.Response:
+        """The first answer to each client is a 429 whose Retry-After is the client's name;
+        client "silent" gets no Retry-After and, like a bare mock, no Date at all."""
+        who = request.query["client"]
+        silent = {"Date": ""} if who == "silent" else {}
+        if who not in refused:
+            refused.add(who)
+            hostile = {} if who == "silent" else {"Retry-After": who}
+            return web.json_response(
+                {"error": "rate limited"}, status=429, headers={**hostile, **silent}
+            )
+        return web.json_response({"data": []}, headers={"x-ratelimit-endpoint-cost": "1", **silent})
+
+    app = web.Application()
+    app.router.add_get("/v2/people", people)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield str(server.make_url("")).rstrip("/")
+    finally:
+        await server.close()
+
+
+async def call(http: aiohttp.ClientSession, url: str, budget: Any, who: str) -> float:
+    """One request through the budget; the seconds its reservation waited."""
+    res = await budget.reserve("GET", "/v2/people", None, "interactive")
+    async with http.get(f"{url}/v2/people", params={"client": who}) as resp:
+        await resp.read()
+        budget.settle(res, resp.status, resp.headers)
+    return res.waited
+
+
+@pytest.mark.parametrize("cap", [None, 0.5])
+async def test_a_hostile_retry_after_never_pauses_past_the_cap(
+    hostile: str, cap: float | None
+) -> None:
+    values = ["999999999", "inf", "1e400", "Fri, 31 Dec 9999 23:59:59 GMT", "7"]
+    async with aiohttp.ClientSession() as http:
+
+        async def client(value: str) -> tuple[float, CostBudget]:
+            budget = CostBudget(20, WINDOW, max_pause=cap)
+            await call(http, hostile, budget, value)  # 429 with the hostile header
+            return await call(http, hostile, budget, value), budget
+
+        async with asyncio.timeout(10):  # a pause of 999999999 s would end the test here
+            results = await asyncio.gather(*(client(v) for v in values))
+    for value, (waited, budget) in zip(values, results, strict=True):
+        assert budget.stats.rate_limited == 1
+        assert waited <= budget.max_pause + 0.25, (value, waited)
+
+
+async def test_a_hostile_retry_after_never_freezes_the_shared_budget(hostile: str) -> None:
+    redis = await redis_or_skip()
+    key = budget_key(f"hostile-{uuid.uuid4().hex[:12]}")
+    budget = RedisBudget(redis, key, limit=20, window=WINDOW)
+    try:
+        async with aiohttp.ClientSession() as http, asyncio.timeout(10):
+            await call(http, hostile, budget, "999999999")
+            await budget.drain()
+            paused = (await budget.shared_stats()).paused_until
+            assert paused is None or paused <= (await budget.shared_stats()).now + budget.max_pause
+            waited = await call(http, hostile, budget, "999999999")
+        assert waited <= budget.max_pause + 0.25
+        assert budget.stats.rate_limited == 1
+    finally:
+        await budget.reset()
+        await redis.aclose()
+
+
+async def test_a_429_without_date_or_retry_after_is_not_waited_out_through_the_client(
+    hostile: str,
+) -> None:
+    budget = CostBudget(600, 60.0)  # Salesloft's minute: a whole window would be 60 s
+    async with SalesloftClient(api_key="ak_test", base_url=hostile, budget=budget) as sl:
+        async with asyncio.timeout(10):
+            response = await sl.request("GET", "/v2/people", params={"client": "silent"})
+    assert response.status == 200 and budget.stats.rate_limited == 1
+    assert budget.stats.wait_time <= 1.5  # the probe backoff's 1 s

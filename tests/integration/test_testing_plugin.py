@@ -1,0 +1,93 @@
+"""The pytest plugin: its options, and its cost to a project that installs it but never uses it.
+
+pytest loads every installed ``pytest11`` plugin in every run, so the plugin module must not import
+the sandbox (aiohttp's server, Authlib's authorization server, the seed data) or the client until a
+test asks for a fixture.  Those checks run in a fresh interpreter, as a user's pytest would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from salesloft_async import SalesloftClient
+from salesloft_async.sandbox import Sandbox, SandboxConfig
+from salesloft_async.testing import ManualClock
+
+#: what a project that never asks for the fixtures must not have imported because of them
+HEAVY = ("salesloft_async.sandbox", "salesloft_async.client", "aiohttp", "authlib")
+
+
+def heavy(modules: list[str]) -> list[str]:
+    return sorted(m for m in modules if m.startswith(HEAVY))
+
+
+def env() -> dict[str, str]:
+    out = {k: v for k, v in os.environ.items() if k != "PYTEST_DISABLE_PLUGIN_AUTOLOAD"}
+    out["PYTHONDONTWRITEBYTECODE"] = "1"
+    return out
+
+
+def test_importing_the_plugin_imports_no_sandbox_and_no_client() -> None:
+    code = "import json, sys, salesloft_async.testing; print(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env(), check=True
+    )
+    modules = json.loads(out.stdout)
+    assert "salesloft_async.testing" in modules
+    assert heavy(modules) == []
+
+
+def test_collecting_a_project_that_does_not_use_the_plugin_loads_nothing_heavy(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "test_plain.py").write_text(
+        "import json, sys\n"
+        "\n"
+        "def test_plain():\n"
+        "    assert 'salesloft_async.testing' in sys.modules  # the plugin was loaded\n"
+        "    with open('modules.json', 'w') as f:\n"
+        "        json.dump(sorted(sys.modules), f)\n"
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:hypothesispytest",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env(),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
+    assert heavy(json.loads((tmp_path / "modules.json").read_text())) == []
+
+
+@pytest.mark.salesloft_sandbox(people=5, clock=ManualClock(start=0.0))
+async def test_a_manual_clock_drives_the_sandbox_and_the_client_fixture(
+    salesloft_sandbox: Sandbox, salesloft_client: SalesloftClient
+) -> None:
+    salesloft_sandbox.faults.add("/v2/team", latency=30.0, times=1)
+    await salesloft_client.request("GET", "/v2/team")
+    assert salesloft_sandbox.clock() == 30.0  # the latency passed on the manual clock
+    salesloft_sandbox.faults.add("/v2/me", error_rate=1.0, error_status=503, times=1)
+    assert (await salesloft_client.request("GET", "/v2/me")).status == 200
+    assert salesloft_sandbox.clock() > 30.0  # and so did the client's backoff before its retry
+
+
+@pytest.mark.salesloft_sandbox(config=SandboxConfig(people=4, accounts=2, users=2, big_cluster=2))
+async def test_a_whole_config_replaces_the_defaults(salesloft_client: SalesloftClient) -> None:
+    response = await salesloft_client.request("GET", "/v2/people", params={"per_page": 100})
+    assert len(response.data["data"]) == 4

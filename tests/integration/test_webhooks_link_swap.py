@@ -1,0 +1,83 @@
+"""link_swap round trips: the sandbox asks, the receiver (either adapter) answers the new links."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+
+from salesloft_async import SalesloftClient
+from salesloft_async.sandbox import Sandbox
+from salesloft_async.webhooks import (
+    LinkSwapEvent,
+    WebhookReceiver,
+    subscribe,
+    tokens_by_event_type,
+    webhook_app,
+)
+from tests.integration.webhook_servers import ADAPTERS, serve
+
+LINKS = ["http://old.example/pricing", "http://old.example/demo"]
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[tuple[Sandbox, SalesloftClient]]:
+    async with (
+        Sandbox(people=20, accounts=5, users=2, cadences=2) as sb,
+        SalesloftClient(sb.api_key, base_url=sb.url) as sl,
+    ):
+        yield sb, sl
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+async def test_the_sandbox_gets_back_the_links_the_handler_swapped(
+    adapter: str, sandbox: tuple[Sandbox, SalesloftClient]
+) -> None:
+    sb, sl = sandbox
+    tokens: dict[str, str] = {}
+    receiver = WebhookReceiver(tokens)
+    asked: list[LinkSwapEvent] = []
+
+    @receiver.on("link_swap")
+    async def track(event: LinkSwapEvent) -> dict[str, str]:
+        asked.append(event)
+        return {LINKS[0]: f"https://track.example/r?person={event.record.person_id}"}
+
+    async with serve(receiver, adapter) as url:
+        tokens.update(tokens_by_event_type(await subscribe(sl, url, ["link_swap"])))
+        replies = await sb.webhooks.link_swap(LINKS, person={"id": 5, "email": "p@example.com"})
+    assert [(r.status, r.problem) for r in replies] == [(200, None)]
+    assert replies[0].links == {LINKS[0]: "https://track.example/r?person=5"}
+    assert sb.webhooks.link_swaps == replies
+    assert [e.record.links for e in asked] == [tuple(LINKS)]
+
+
+async def test_a_refused_or_malformed_answer_keeps_the_links_and_says_why(
+    sandbox: tuple[Sandbox, SalesloftClient],
+) -> None:
+    sb, sl = sandbox
+
+    async def offers_a_link_nobody_asked_about(request: web.Request) -> web.Response:
+        return web.json_response({"links": {"http://evil.example": "https://x.example"}})
+
+    app = web.Application()
+    app.router.add_post("/bad", offers_a_link_nobody_asked_about)
+    app.add_subapp("/strict/", webhook_app(WebhookReceiver({"link_swap": "not-the-token"})))
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        await subscribe(sl, f"{base}/bad", ["link_swap"])
+        await subscribe(sl, f"{base}/strict/", ["link_swap"])  # a token the receiver lacks
+        replies = await sb.webhooks.link_swap(LINKS)
+    finally:
+        await runner.cleanup()
+    problems = sorted(r.problem or "" for r in replies)
+    assert problems == [
+        "status 401",
+        "the answer swaps a link that was not offered: 'http://evil.example'",
+    ]
+    assert all(r.links == {} for r in replies)
