@@ -155,6 +155,13 @@ async def serve(args: argparse.Namespace, *, ready: asyncio.Event | None = None)
             " free port (0 picks one)"
         ) from None
     async with sandbox:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        # before the banner: a reader of "listening" may SIGTERM at once and must get a clean stop
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            # a service manager's SIGTERM stops as cleanly as Ctrl-C
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, stop.set)
         client = sandbox.oauth_client
         print(f"Salesloft sandbox listening on {sandbox.url}")
         print(f"  API key (Bearer):  {sandbox.api_key}")
@@ -168,12 +175,6 @@ async def serve(args: argparse.Namespace, *, ready: asyncio.Event | None = None)
         sys.stdout.flush()
         if ready is not None:
             ready.set()
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            # a service manager's SIGTERM stops as cleanly as Ctrl-C
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, stop.set)
         try:
             await stop.wait()
         finally:
