@@ -6,13 +6,21 @@ from typing import TYPE_CHECKING, Any
 
 from .client import SalesloftClient
 from .errors import SalesloftError
+from .pool import SalesloftPool
 from .retry import RetryPolicy
 from .transport import Response
 
 if TYPE_CHECKING:
     from .budget import CostBudget
 
-__all__ = ["CostBudget", "Response", "RetryPolicy", "SalesloftClient", "SalesloftError"]
+__all__ = [
+    "CostBudget",
+    "Response",
+    "RetryPolicy",
+    "SalesloftClient",
+    "SalesloftError",
+    "SalesloftPool",
+]
 __version__ = "0.1.0.dev0"
 
 

@@ -1,0 +1,86 @@
+"""SalesloftPool against the sandbox over loopback: one session, the team learned once per
+credential, and a malformed /v2/me from a hostile server surfacing as a named error."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from salesloft_async import CostBudget, SalesloftPool
+from salesloft_async.auth import ApiKey
+from salesloft_async.errors import (
+    ConfigurationError,
+    PermissionDeniedError,
+    ResponseDecodeError,
+)
+from salesloft_async.sandbox import Sandbox
+
+
+@pytest.fixture
+async def sb() -> AsyncIterator[Sandbox]:
+    async with Sandbox(people=20, accounts=5, users=3, cadences=2) as sandbox:
+        yield sandbox
+
+
+async def test_concurrent_first_calls_of_one_credential_ask_me_once(sb: Sandbox) -> None:
+    made: list[int] = []
+
+    def budget_for(team: int) -> CostBudget:
+        made.append(team)
+        return CostBudget(600, 60)
+
+    async with SalesloftPool(base_url=sb.url, budget_for=budget_for) as pool:
+        key = ApiKey(sb.api_key)
+        clients = [pool.client(auth=key) for _ in range(10)]
+        clients += [pool.client(sb.api_key) for _ in range(10)]  # the same key, other objects
+        await asyncio.gather(*(c.request("GET", "/v2/people") for c in clients))
+        assert sb.counters["path:/v2/me"] == 1 and pool.lookups == 1
+        later = pool.client(sb.api_key)
+        await later.request("GET", "/v2/people")
+        assert sb.counters["path:/v2/me"] == 1  # remembered for the pool's life
+        assert made == [1]  # one budget for the team, made once
+        assert all(c.transport.session is pool.session for c in clients)
+        for c in clients:
+            await c.close()
+        assert not pool.session.closed  # a client made by the pool leaves its session open
+        session = pool.session
+        assert sb.api_key not in repr(pool) and sb.api_key not in repr(later)
+    assert session.closed  # closing the pool closes it
+    with pytest.raises(ConfigurationError, match="closed"):
+        pool.client(sb.api_key)
+
+
+async def test_a_given_team_needs_no_lookup_and_a_failed_lookup_is_asked_again(
+    sb: Sandbox,
+) -> None:
+    async with SalesloftPool(base_url=sb.url) as pool:
+        sl = pool.client(sb.api_key, team_id=7)
+        assert sl.budget is pool.budget(7)
+        await sl.request("GET", "/v2/people")
+        assert sb.counters["path:/v2/me"] == 0
+        sb.faults.add("/v2/me", error_rate=1.0, error_status=403, times=1)  # not retried
+        with pytest.raises(PermissionDeniedError):
+            await pool.client(sb.api_key).request("GET", "/v2/people")
+        await pool.client(sb.api_key).request("GET", "/v2/people")
+        assert pool.lookups == 2 and sorted(pool.budgets) == [1, 7]
+
+
+async def test_a_me_without_a_team_is_a_named_error() -> None:
+    async def me(request: web.Request) -> web.Response:
+        return web.json_response({"data": {"id": 5, "team": {"id": "five"}}})
+
+    app = web.Application()
+    app.router.add_get("/v2/me", me)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        async with SalesloftPool(base_url=str(server.make_url(""))) as pool:
+            with pytest.raises(ResponseDecodeError, match="team_id="):
+                await pool.client("ak_test").request("GET", "/v2/people")
+            assert pool.budgets == {}
+    finally:
+        await server.close()
