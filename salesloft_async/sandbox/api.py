@@ -8,52 +8,62 @@ webhook subscriptions, bulk jobs, meeting-settings search) have their own handle
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
 
-from ..spec import Field, Operation
-from .bulk import BulkJobs
+from ..spec import Operation
+from .bulk import BulkJobs, Handler, Spawn
 from .query import ListQuery, ListResult, QueryError, paging_metadata, parse_list_query, run_list
 from .relations import Relations
-from .resources import EVENT_PREFIX, ResourceInfo
+from .resources import ResourceInfo
 from .responses import errors_response, json_response, not_found
-from .store import Collection, Record, Store, us_from_seconds
-from .writes import (
-    body_changes,
-    check_account,
-    check_person,
-    check_subscription,
-    coerce,
-    person_derived,
-)
+from .store import Collection, Store
+from .writes import Emit, Writes, body_changes, coerce, path_id, read_body
 
-if TYPE_CHECKING:
-    from .server import Sandbox
+__all__ = ["Api", "Handler", "build_api"]
 
-__all__ = ["Api", "Handler"]
 
-Handler = Callable[[web.Request, Operation, dict[str, str]], Awaitable[web.StreamResponse]]
+def build_api(
+    store: Store,
+    clock: Callable[[], float],
+    infos: dict[str, ResourceInfo],
+    *,
+    spawn: Spawn,
+    emit: Emit,
+    user_of: Callable[[web.Request], int | None],
+) -> Api:
+    """The handlers of one team's data, wired together: writes, relations, bulk jobs, verbs."""
+    writes = Writes(store, clock, infos, emit)
+    relations = Relations(store, writes)
+    bulk = BulkJobs(store, clock, spawn, emit, writes, relations)
+    return Api(store, writes, relations, bulk, user_of)
 
 
 class Api:
-    def __init__(self, sandbox: Sandbox, infos: dict[str, ResourceInfo]) -> None:
-        self.sb = sandbox
-        self.infos = infos
-        self.relations = Relations(self)
-        self.bulk = BulkJobs(sandbox, self)
+    """Routes an operation to its handler: the generic verbs, or a special one.
 
-    @property
-    def store(self) -> Store:
-        return self.sb.store
+    :param store: the collections served.
+    :param writes: how records are written (validation, events).
+    :param relations: upserts, cadence memberships, person deletion.
+    :param bulk: the bulk job endpoints.
+    :param user_of: the user a request's token acts as (for `/me`).
+    """
 
-    def now_us(self) -> int:
-        return us_from_seconds(self.sb.clock())
-
-    def guid_of(self, user_id: int) -> str | None:
-        user = self.store["users"].get(user_id)
-        return user.get("guid") if user else None
+    def __init__(
+        self,
+        store: Store,
+        writes: Writes,
+        relations: Relations,
+        bulk: BulkJobs,
+        user_of: Callable[[web.Request], int | None],
+    ) -> None:
+        self.store = store
+        self.writes = writes
+        self.relations = relations
+        self.bulk = bulk
+        self.user_of = user_of
 
     # -- dispatch -------------------------------------------------------------------------------
 
@@ -102,29 +112,7 @@ class Api:
         return found
 
     def collection_of(self, op: Operation) -> Collection:
-        info = self.infos.get(op.resource)
-        return self.store.collection(op.resource, info.path if info else None)
-
-    async def body(self, request: web.Request) -> dict[str, Any]:
-        data: dict[str, Any] = {}
-        if request.can_read_body:
-            if request.content_type == "application/json":
-                try:
-                    loaded = await request.json()
-                except ValueError:
-                    raise QueryError({"body": ["is not valid JSON"]}) from None
-                if not isinstance(loaded, dict):
-                    raise QueryError({"body": ["must be a JSON object"]})
-                data = loaded
-            else:
-                form = await request.post()
-                for key in form:
-                    values = form.getall(key)
-                    if key.endswith("[]"):
-                        data[key[:-2]] = [str(v) for v in values]
-                    else:
-                        data[key] = str(values[-1])
-        return data
+        return self.writes.collection_of(op)
 
     # -- generic verbs --------------------------------------------------------------------------
 
@@ -139,7 +127,7 @@ class Api:
         return json_response(f'{{"data":[{parts}],"metadata":{meta}}}')
 
     def query(self, request: web.Request, op: Operation, col: Collection) -> ListQuery:
-        return parse_list_query(request.query.items(), op, col, self.guid_of)
+        return parse_list_query(request.query.items(), op, col, self.writes.guid_of)
 
     def list_response(
         self, request: web.Request, op: Operation, col: Collection, *, paged: bool = True
@@ -161,132 +149,44 @@ class Api:
         }
         return meta
 
-    def path_id(self, path_params: dict[str, str], key: str = "id") -> int | None:
-        raw = path_params.get(key, "")
-        return int(raw) if raw.isdigit() else None
-
     def get_response(self, op: Operation, path_params: dict[str, str]) -> web.Response:
         col = self.collection_of(op)
-        rid = self.path_id(path_params)
+        rid = path_id(path_params)
         if rid is None or rid not in col:
             return not_found()
         return json_response(f'{{"data":{col.json_of(rid)}}}')
 
-    def template(self, op: Operation, col: Collection) -> Record:
-        """An empty record of the collection's shape: every field present, null or empty."""
-        from .._operations import SCHEMAS
-
-        info = self.infos.get(op.resource)
-        schema = SCHEMAS.get(info.schema or "") if info and info.schema else None
-        fields: list[Field] = list(schema.fields) if schema else []
-        record: Record = {f.name: ([] if f.array else None) for f in fields}
-        sample = next(iter(col.records.values()), None)
-        if sample:
-            for key, value in sample.items():
-                if key not in record:
-                    record[key] = [] if isinstance(value, list) else None
-                if key == "counts" and isinstance(value, dict):
-                    record[key] = dict.fromkeys(value, 0)
-                elif key == "custom_fields":
-                    record[key] = {}
-        return record
-
     async def create_response(self, request: web.Request, op: Operation) -> web.Response:
         col = self.collection_of(op)
-        record = self.create_record(op, await self.body(request))
+        record = self.writes.create_record(op, await read_body(request))
         return json_response(f'{{"data":{col.json_of(record["id"])}}}')
-
-    def create_record(self, op: Operation, body: dict[str, Any]) -> Record:
-        col = self.collection_of(op)
-        changes = body_changes(self.store, op, col, body, creating=True)
-        record = self.template(op, col)
-        record.update(changes)
-        record.pop("id", None)
-        self.validate(op.resource, record, None)
-        return self.insert(op.resource, col, record)
-
-    def validate(self, resource: str, record: Record, rid: int | None) -> None:
-        if resource == "people":
-            check_person(self.store, record, rid)
-            person_derived(record)
-        elif resource == "accounts":
-            check_account(self.store, record, rid)
-        elif resource == "webhook_subscriptions":
-            check_subscription(record)
-            if record.get("enabled") is None:
-                record["enabled"] = True
-            record.setdefault("tenant_id", 1)
-            if record.get("tenant_id") is None:
-                record["tenant_id"] = 1
-            if record.get("user_guid") is None:
-                record["user_guid"] = self.guid_of(1)
-
-    def insert(self, resource: str, col: Collection, record: Record) -> Record:
-        record = col.insert(record, self.now_us())
-        self.event(resource, "created", record)
-        return record
-
-    def apply_update(self, resource: str, col: Collection, rid: int, changes: Record) -> Record:
-        current = col.records[rid]
-        merged = {**current, **changes}
-        self.validate(resource, merged, rid)
-        for key in ("display_name", "full_email_address"):
-            if key in merged and merged.get(key) != current.get(key):
-                changes[key] = merged[key]
-        completed = (
-            resource == "tasks"
-            and changes.get("current_state") == "completed"
-            and current.get("current_state") != "completed"
-        )
-        if resource == "accounts" and "archived" in changes:
-            archived = changes.pop("archived")
-            changes["archived_at"] = (current.get("archived_at") or "pending") if archived else None
-        record = col.update(rid, changes, self.now_us())
-        if record.get("archived_at") == "pending":
-            record["archived_at"] = record["updated_at"]
-        if completed:
-            record["completed_at"] = record["updated_at"]
-            record["completed_by"] = self.store.ref("users", 1)
-        col.forget(rid)
-        self.event(resource, "updated", record)
-        if completed:
-            self.event(resource, "completed", record)
-        return record
 
     async def update_response(
         self, request: web.Request, op: Operation, path_params: dict[str, str]
     ) -> web.Response:
         col = self.collection_of(op)
-        rid = self.path_id(path_params)
+        rid = path_id(path_params)
         if rid is None or rid not in col:
             return not_found()
-        body = await self.body(request)
+        body = await read_body(request)
         changes = body_changes(self.store, op, col, body, creating=False)
-        self.apply_update(op.resource, col, rid, changes)
+        self.writes.apply_update(op.resource, col, rid, changes)
         return json_response(f'{{"data":{col.json_of(rid)}}}')
 
     def delete_response(self, op: Operation, path_params: dict[str, str]) -> web.Response:
         col = self.collection_of(op)
-        rid = self.path_id(path_params)
+        rid = path_id(path_params)
         if rid is None or rid not in col:
             return not_found()
-        record = col.delete(rid)
-        if record is not None:
-            self.event(op.resource, "deleted", record)
-            if op.resource == "people":
-                self.relations.person_gone(rid)
+        if self.writes.delete(op.resource, col, rid) is not None and op.resource == "people":
+            self.relations.person_gone(rid)
         return web.Response(status=204)
-
-    def event(self, resource: str, verb: str, record: Record) -> None:
-        prefix = EVENT_PREFIX.get(resource)
-        if prefix is not None:
-            self.sb.webhooks.emit(f"{prefix}_{verb}", record)
 
     # -- special handlers -----------------------------------------------------------------------
 
     async def me(self, request: web.Request, op: Operation, _: dict[str, str]) -> web.Response:
         users = self.store["users"]
-        uid = self.sb.user_of(request) or 1
+        uid = self.user_of(request) or 1
         if uid not in users:
             return not_found()
         return json_response(f'{{"data":{users.json_of(uid)}}}')
@@ -328,11 +228,11 @@ class Api:
         self, request: web.Request, op: Operation, path_params: dict[str, str]
     ) -> web.Response:
         col = self.store["meeting_settings"]
-        rid = self.path_id(path_params)
+        rid = path_id(path_params)
         if rid is None or rid not in col:
             return not_found()
-        changes = body_changes(self.store, op, col, await self.body(request), creating=False)
-        self.apply_update("meeting_settings", col, rid, changes)
+        changes = body_changes(self.store, op, col, await read_body(request), creating=False)
+        self.writes.apply_update("meeting_settings", col, rid, changes)
         return json_response(f'{{"data":{col.json_of(rid)}}}')
 
     async def activity_histories(

@@ -9,21 +9,24 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from aiohttp import web
 
 from ..spec import Operation
 from .query import QueryError
+from .relations import Relations
 from .responses import json_response, not_found
-from .store import Record, iso_from_us, us_from_seconds
-from .writes import body_changes, coerce
+from .store import Record, Store, iso_from_us, us_from_seconds
+from .writes import Emit, Writes, body_changes, coerce, read_body
 
-if TYPE_CHECKING:
-    from .api import Api, Handler
-    from .server import Sandbox
+__all__ = ["SUPPORTED_TYPES", "BulkJobs", "Handler", "Spawn"]
 
-__all__ = ["SUPPORTED_TYPES", "BulkJobs"]
+#: a handler of one routed operation: (request, operation, path parameters) -> response
+Handler = Callable[[web.Request, Operation, dict[str, str]], Awaitable[web.StreamResponse]]
+#: runs background work the sandbox owns (and cancels on stop)
+Spawn = Callable[[Coroutine[Any, Any, Any]], object]
 
 SUPPORTED_TYPES = (
     "person/upsert",
@@ -40,9 +43,31 @@ MAX_JOB_DATA = 5_000
 
 
 class BulkJobs:
-    def __init__(self, sandbox: Sandbox, api: Api) -> None:
-        self.sb = sandbox
-        self.api = api
+    """The bulk job endpoints and the runner that executes a job in the background.
+
+    :param store: the collections (jobs live in `bulk_jobs`).
+    :param clock: the sandbox clock, in epoch seconds.
+    :param spawn: starts a job's execution as background work.
+    :param emit: announces `bulk_job_completed` to webhook subscribers.
+    :param writes: how each job row is written (the same path as a single request).
+    :param relations: upserts and cadence memberships, for the job types that need them.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Callable[[], float],
+        spawn: Spawn,
+        emit: Emit,
+        writes: Writes,
+        relations: Relations,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.spawn = spawn
+        self.emit = emit
+        self.writes = writes
+        self.relations = relations
         self.job_data: dict[int, list[Record]] = {}
         self._next_data_id = 1
 
@@ -59,7 +84,7 @@ class BulkJobs:
         return table.get(op.action)
 
     def _now(self) -> str:
-        return iso_from_us(us_from_seconds(self.sb.clock()))
+        return iso_from_us(us_from_seconds(self.clock()))
 
     @staticmethod
     def _respond(data: Any) -> web.Response:
@@ -70,7 +95,7 @@ class BulkJobs:
         raw = path_params.get(key, "")
         if not raw.isdigit():
             return None
-        return self.sb.store["bulk_jobs"].get(int(raw))
+        return self.store["bulk_jobs"].get(int(raw))
 
     @staticmethod
     def _id_paging(request: web.Request, items: list[Record], filter_key: str) -> web.Response:
@@ -115,19 +140,19 @@ class BulkJobs:
     async def list_jobs(
         self, request: web.Request, op: Operation, _: dict[str, str]
     ) -> web.Response:
-        col = self.sb.store["bulk_jobs"]
+        col = self.store["bulk_jobs"]
         return self._id_paging(request, [col.records[i] for i in col.ids], "state")
 
     async def create_job(
         self, request: web.Request, op: Operation, _: dict[str, str]
     ) -> web.Response:
-        body = await self.api.body(request)
+        body = await read_body(request)
         kind = body.get("type")
         if not kind:
             raise QueryError({"type": ["can't be blank"]})
         if kind not in SUPPORTED_TYPES:
             raise QueryError({"type": [f"must be one of: {', '.join(SUPPORTED_TYPES)}"]})
-        col = self.sb.store["bulk_jobs"]
+        col = self.store["bulk_jobs"]
         record: Record = {
             "errors": 0,
             "finished_at": None,
@@ -141,7 +166,7 @@ class BulkJobs:
             "total": 0,
             "type": kind,
         }
-        record = col.insert(record, us_from_seconds(self.sb.clock()))
+        record = col.insert(record, us_from_seconds(self.clock()))
         self.job_data[record["id"]] = []
         return self._respond(record)
 
@@ -159,7 +184,7 @@ class BulkJobs:
         job = self._job(path_params, "id")
         if job is None:
             return not_found()
-        body = await self.api.body(request)
+        body = await read_body(request)
         params = {p.name: p for p in op.body}
         changes: Record = {}
         if "name" in body:
@@ -174,10 +199,10 @@ class BulkJobs:
                 start = True
             elif not ready and job["state"] != "open":
                 raise QueryError({"ready_to_execute": ["cannot be unset once execution began"]})
-        col = self.sb.store["bulk_jobs"]
-        col.update(job["id"], changes, us_from_seconds(self.sb.clock()))
+        col = self.store["bulk_jobs"]
+        col.update(job["id"], changes, us_from_seconds(self.clock()))
         if start:
-            self.sb.spawn(self._execute(job["id"]))
+            self.spawn(self._execute(job["id"]))
         return self._respond(col.records[job["id"]])
 
     async def add_data(
@@ -189,7 +214,7 @@ class BulkJobs:
             return not_found()
         if job["state"] != "open":
             raise QueryError({"base": ["job data can only be added to an open bulk job"]})
-        body = await self.api.body(request)
+        body = await read_body(request)
         data = body.get("data")
         if isinstance(data, str):
             try:
@@ -207,10 +232,7 @@ class BulkJobs:
         for item in data:
             rows.append(
                 {
-                    "bulk_job": {
-                        "_href": f"{self.sb.url}/v2/bulk_jobs/{job['id']}",
-                        "id": job["id"],
-                    },
+                    "bulk_job": self.store.ref("bulk_jobs", job["id"]),
                     "created_at": now,
                     "error": None,
                     "finished_at": None,
@@ -222,8 +244,8 @@ class BulkJobs:
                 }
             )
             self._next_data_id += 1
-        col = self.sb.store["bulk_jobs"]
-        col.update(job["id"], {"total": len(rows)}, us_from_seconds(self.sb.clock()))
+        col = self.store["bulk_jobs"]
+        col.update(job["id"], {"total": len(rows)}, us_from_seconds(self.clock()))
         return self._respond({"records": len(data)})
 
     async def list_data(
@@ -256,8 +278,8 @@ class BulkJobs:
         return self._id_paging(request, results, "status")
 
     async def _execute(self, job_id: int) -> None:
-        col = self.sb.store["bulk_jobs"]
-        col.update(job_id, {"started_at": self._now()}, us_from_seconds(self.sb.clock()))
+        col = self.store["bulk_jobs"]
+        col.update(job_id, {"started_at": self._now()}, us_from_seconds(self.clock()))
         await asyncio.sleep(0)
         kind = col.records[job_id]["type"]
         processed = errors = 0
@@ -275,52 +297,50 @@ class BulkJobs:
                 col.update(
                     job_id,
                     {"processed": processed, "errors": errors},
-                    us_from_seconds(self.sb.clock()),
+                    us_from_seconds(self.clock()),
                 )
                 await asyncio.sleep(0)
         col.update(
             job_id,
             {"processed": processed, "errors": errors, "state": "done", "finished_at": self._now()},
-            us_from_seconds(self.sb.clock()),
+            us_from_seconds(self.clock()),
         )
-        self.sb.webhooks.emit("bulk_job_completed", col.records[job_id])
+        self.emit("bulk_job_completed", col.records[job_id])
 
     def _run_one(self, kind: str, item: dict[str, Any]) -> Record | None:
         resource, _, verb = kind.partition("/")
-        api = self.api
-        infos = api.infos
+        writes = self.writes
+        infos = writes.infos
         if resource == "cadence_membership":
             op = infos["cadence_memberships"].op("create")
             assert op is not None
-            made = api.relations.add_membership(op, item)
+            made = self.relations.add_membership(op, item)
             return {"id": made["id"]}
         name, keys = (
             ("people", ("id", "crm_id", "email_address"))
             if resource == "person"
             else ("accounts", ("id", "crm_id", "domain"))
         )
-        col = self.sb.store[name]
+        col = self.store[name]
         if verb == "upsert":
             item.setdefault("upsert_key", keys[2])
             upsert_op = infos[name].op("upsert")
             assert upsert_op is not None
-            _, rid = api.relations.upsert(upsert_op, name, item, keys)
+            _, rid = self.relations.upsert(upsert_op, name, item, keys)
             return {"id": rid}
         if verb == "create":
             create_op = infos[name].op("create")
             assert create_op is not None
-            return {"id": api.create_record(create_op, item)["id"]}
+            return {"id": writes.create_record(create_op, item)["id"]}
         rid = item.pop("id", None)
         if not isinstance(rid, int) or rid not in col:
             raise QueryError({"id": ["does not exist"]})
         if verb == "delete":
-            record = col.delete(rid)
-            if record is not None:
-                api.event(name, "deleted", record)
+            writes.delete(name, col, rid)
             return {"id": rid}
         update_op = infos[name].op("update")
         assert update_op is not None
 
-        changes = body_changes(self.sb.store, update_op, col, item, creating=False)
-        api.apply_update(name, col, rid, changes)
+        changes = body_changes(self.store, update_op, col, item, creating=False)
+        writes.apply_update(name, col, rid, changes)
         return {"id": rid}

@@ -9,7 +9,7 @@ The bulk job runner calls the same functions, so a bulk upsert and a single one 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
@@ -17,21 +17,17 @@ from ..spec import Operation, Param
 from .query import QueryError
 from .responses import json_response, not_found
 from .store import Record, Store
-from .writes import body_changes, coerce
-
-if TYPE_CHECKING:
-    from .api import Api
+from .writes import Writes, body_changes, coerce, path_id, read_body
 
 __all__ = ["Relations"]
 
 
 class Relations:
-    def __init__(self, api: Api) -> None:
-        self.api = api
+    """:param store: the collections.  :param writes: how records are written (with events)."""
 
-    @property
-    def store(self) -> Store:
-        return self.api.store
+    def __init__(self, store: Store, writes: Writes) -> None:
+        self.store = store
+        self.writes = writes
 
     def person_gone(self, person_id: int) -> None:
         """A deleted person's memberships stay, marked `person_deleted`, off their cadences."""
@@ -39,7 +35,7 @@ class Relations:
         for mid, membership in list(memberships.records.items()):
             person = membership.get("person")
             if isinstance(person, dict) and person.get("id") == person_id:
-                self.api.apply_update(
+                self.writes.apply_update(
                     "cadence_memberships",
                     memberships,
                     mid,
@@ -66,7 +62,7 @@ class Relations:
         key_name: str,
         keys: tuple[str, ...],
     ) -> web.Response:
-        body = await self.api.body(request)
+        body = await read_body(request)
         result = self.upsert(op, resource, body, keys)
         return json_response(
             json.dumps(
@@ -107,34 +103,34 @@ class Relations:
         fields = {k: v for k, v in body.items() if k not in ("upsert_key", "id")}
         if found is not None:
             changes = body_changes(self.store, op, col, fields, creating=False)
-            self.api.apply_update(resource, col, found, changes)
+            self.writes.apply_update(resource, col, found, changes)
             return "update", found
         changes = body_changes(self.store, op, col, fields, creating=True)
-        record = self.api.template(op, col)
+        record = self.writes.template(op, col)
         record.update(changes)
         record.pop("id", None)
-        self.api.validate(resource, record, None)
-        return "create", self.api.insert(resource, col, record)["id"]
+        self.writes.validate(resource, record, None)
+        return "create", self.writes.insert(resource, col, record)["id"]
 
     async def generic_upsert(self, request: web.Request, op: Operation) -> web.Response:
-        col = self.api.collection_of(op)
-        body = await self.api.body(request)
+        col = self.writes.collection_of(op)
+        body = await read_body(request)
         key = body.get("id")
         existing = next((i for i, r in col.records.items() if r.get("id") == key), None)
         if existing is not None:
             changes = body_changes(self.store, op, col, body, creating=False)
-            self.api.apply_update(op.resource, col, existing, changes)
+            self.writes.apply_update(op.resource, col, existing, changes)
             return json_response(f'{{"data":{col.json_of(existing)}}}', 200)
-        record = self.api.template(op, col)
+        record = self.writes.template(op, col)
         record.update(body_changes(self.store, op, col, body, creating=True))
-        record = self.api.insert(op.resource, col, record)
+        record = self.writes.insert(op.resource, col, record)
         return json_response(f'{{"data":{col.json_of(record["id"])}}}', 201)
 
     async def membership_create(
         self, request: web.Request, op: Operation, _: dict[str, str]
     ) -> web.Response:
         body = dict(request.query)
-        body.update(await self.api.body(request))
+        body.update(await read_body(request))
         record = self.add_membership(op, body)
         return json_response(
             f'{{"data":{self.store["cadence_memberships"].json_of(record["id"])}}}'
@@ -167,7 +163,7 @@ class Relations:
             ):
                 raise QueryError({"person_id": ["is already on this cadence"]})
         user_id = body.get("user_id") or 1
-        record = self.api.template(op, col)
+        record = self.writes.template(op, col)
         record.update(
             {
                 "cadence": self.store.ref("cadences", cadence_id),
@@ -178,13 +174,13 @@ class Relations:
                 "person_deleted": False,
             }
         )
-        record = self.api.insert("cadence_memberships", col, record)
+        record = self.writes.insert("cadence_memberships", col, record)
         record["added_at"] = record["created_at"]
         col.forget(record["id"])
         people = self.store["people"]
         person = people.records[person_id]
         cadences = [*person.get("cadences", []), self.store.ref("cadences", cadence_id)]
-        self.api.apply_update(
+        self.writes.apply_update(
             "people",
             people,
             person_id,
@@ -196,12 +192,12 @@ class Relations:
         self, request: web.Request, op: Operation, path_params: dict[str, str]
     ) -> web.Response:
         col = self.store["cadence_memberships"]
-        rid = self.api.path_id(path_params)
+        rid = path_id(path_params)
         if rid is None or rid not in col:
             return not_found()
         record = col.records[rid]
         if record.get("currently_on_cadence"):
-            self.api.apply_update(
+            self.writes.apply_update(
                 "cadence_memberships",
                 col,
                 rid,
@@ -211,7 +207,7 @@ class Relations:
             pid, cid = record["person"]["id"], record["cadence"]["id"]
             if pid in people:
                 kept = [c for c in people.records[pid].get("cadences", []) if c["id"] != cid]
-                self.api.apply_update("people", people, pid, {"cadences": kept})
+                self.writes.apply_update("people", people, pid, {"cadences": kept})
         return web.Response(status=204)
 
 

@@ -21,7 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from ..spec import Operation
-from .api import Api
+from .api import build_api
 from .budget import ServerBudget
 from .config import OAuthClientInfo, SandboxConfig, resolve_cost_table
 from .faults import Faults
@@ -118,9 +118,25 @@ class Sandbox:
         )
         self.infos = load_resources()
         self.router = Router(OPERATIONS)
+        # One store for the sandbox's life: its base URL is filled in, and the seed data made,
+        # once `start()` has bound the port, so every part can be handed the store itself.
         self.store = Store("")
-        self.api = Api(self, self.infos)
-        self.webhooks = self._dispatcher()
+        self.webhooks = WebhookDispatcher(
+            self.store.collection("webhook_subscriptions"),
+            self.counters,
+            retries=config.webhook_retries,
+            retry_delay=config.webhook_retry_delay,
+            sleep=self.sleep,
+        )
+        self.api = build_api(
+            self.store,
+            self.clock,
+            self.infos,
+            spawn=self.spawn,
+            emit=self.webhooks.emit,
+            user_of=self.user_of,
+        )
+        self._seeded = False
         self._tasks: set[asyncio.Task[Any]] = set()
         self._runner: web.AppRunner | None = None
         # bulk job data may carry 5,000 records in one body: well over aiohttp's 1 MiB default
@@ -147,9 +163,10 @@ class Sandbox:
             self.url = (
                 f"http://[{self.host}]:{self.port}" if ipv6 else f"http://{self.host}:{self.port}"
             )
-            self.store = Store(self.url)
-            seed_store(self.store, self.config, self.infos)
-            self.webhooks = self._dispatcher()
+            if not self._seeded:
+                self.store.base_url = self.url
+                seed_store(self.store, self.config, self.infos)
+                self._seeded = True
             runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
             await runner.setup()
             await web.SockSite(runner, sock).start()
@@ -191,15 +208,6 @@ class Sandbox:
     @property
     def spend_by_window(self) -> dict[int, int]:
         return self.budget.spent
-
-    def _dispatcher(self) -> WebhookDispatcher:
-        return WebhookDispatcher(
-            self.store.collection("webhook_subscriptions"),
-            self.counters,
-            retries=self.config.webhook_retries,
-            retry_delay=self.config.webhook_retry_delay,
-            sleep=self.sleep,
-        )
 
     # -- pipeline -------------------------------------------------------------------------------
 

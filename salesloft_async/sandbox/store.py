@@ -225,6 +225,7 @@ class Store:
     """All collections by resource name (SalesloftClient attribute names: people, calls...)."""
 
     def __init__(self, base_url: str) -> None:
+        #: where `_href`s point; settable, so a store can be built before its server's port is known
         self.base_url = base_url
         self.collections: dict[str, Collection] = {}
         #: singletons: "team" and other one-record resources

@@ -8,23 +8,33 @@ and a last name; emails and account domains are unique).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from ..spec import Operation, Param
+from aiohttp import web
+
+from ..spec import Field, Operation, Param
 from ..webhooks.events import EVENT_TYPES as DOCUMENTED_EVENT_TYPES
 from .query import QueryError
-from .resources import REF_TARGETS
-from .store import Collection, Record, Store
+from .resources import EVENT_PREFIX, REF_TARGETS, ResourceInfo
+from .store import Collection, Record, Store, us_from_seconds
 
 __all__ = [
     "EVENT_TYPES",
+    "Emit",
+    "Writes",
     "body_changes",
     "check_account",
     "check_person",
     "check_subscription",
     "coerce",
+    "path_id",
     "person_derived",
+    "read_body",
 ]
+
+#: how a write announces itself: (event type, record) -> deliveries scheduled
+Emit = Callable[[str, Record], object]
 
 
 #: (resource, body field) -> record field, where the body's name is not the record's
@@ -176,3 +186,155 @@ def check_subscription(record: Record) -> None:
         errors["callback_url"] = ["must be an http(s) URL"]
     if errors:
         raise QueryError(errors)
+
+
+async def read_body(request: web.Request) -> dict[str, Any]:
+    """A request body as a dict: JSON objects as sent, form fields with `x[]` as lists."""
+    data: dict[str, Any] = {}
+    if request.can_read_body:
+        if request.content_type == "application/json":
+            try:
+                loaded = await request.json()
+            except ValueError:
+                raise QueryError({"body": ["is not valid JSON"]}) from None
+            if not isinstance(loaded, dict):
+                raise QueryError({"body": ["must be a JSON object"]})
+            data = loaded
+        else:
+            form = await request.post()
+            for key in form:
+                values = form.getall(key)
+                if key.endswith("[]"):
+                    data[key[:-2]] = [str(v) for v in values]
+                else:
+                    data[key] = str(values[-1])
+    return data
+
+
+def path_id(path_params: dict[str, str], key: str = "id") -> int | None:
+    """A numeric path parameter, or None (the caller answers 404)."""
+    raw = path_params.get(key, "")
+    return int(raw) if raw.isdigit() else None
+
+
+class Writes:
+    """Record writes with Salesloft's side effects: validation, derived fields, webhook events.
+
+    The handlers (single writes, upserts, memberships, bulk jobs) all go through one of these, so
+    a record written by a bulk job cannot differ from one written by a single request.
+
+    :param store: the collections written to.
+    :param clock: the sandbox clock, in epoch seconds; stamps `created_at`/`updated_at`.
+    :param infos: what is known about each resource (paths, schemas).
+    :param emit: announces a write to the webhook subscribers.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Callable[[], float],
+        infos: dict[str, ResourceInfo],
+        emit: Emit,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.infos = infos
+        self.emit = emit
+
+    def now_us(self) -> int:
+        return us_from_seconds(self.clock())
+
+    def guid_of(self, user_id: int) -> str | None:
+        user = self.store["users"].get(user_id)
+        return user.get("guid") if user else None
+
+    def collection_of(self, op: Operation) -> Collection:
+        info = self.infos.get(op.resource)
+        return self.store.collection(op.resource, info.path if info else None)
+
+    def template(self, op: Operation, col: Collection) -> Record:
+        """An empty record of the collection's shape: every field present, null or empty."""
+        from .._operations import SCHEMAS
+
+        info = self.infos.get(op.resource)
+        schema = SCHEMAS.get(info.schema or "") if info and info.schema else None
+        fields: list[Field] = list(schema.fields) if schema else []
+        record: Record = {f.name: ([] if f.array else None) for f in fields}
+        sample = next(iter(col.records.values()), None)
+        if sample:
+            for key, value in sample.items():
+                if key not in record:
+                    record[key] = [] if isinstance(value, list) else None
+                if key == "counts" and isinstance(value, dict):
+                    record[key] = dict.fromkeys(value, 0)
+                elif key == "custom_fields":
+                    record[key] = {}
+        return record
+
+    def create_record(self, op: Operation, body: dict[str, Any]) -> Record:
+        col = self.collection_of(op)
+        changes = body_changes(self.store, op, col, body, creating=True)
+        record = self.template(op, col)
+        record.update(changes)
+        record.pop("id", None)
+        self.validate(op.resource, record, None)
+        return self.insert(op.resource, col, record)
+
+    def validate(self, resource: str, record: Record, rid: int | None) -> None:
+        if resource == "people":
+            check_person(self.store, record, rid)
+            person_derived(record)
+        elif resource == "accounts":
+            check_account(self.store, record, rid)
+        elif resource == "webhook_subscriptions":
+            check_subscription(record)
+            if record.get("enabled") is None:
+                record["enabled"] = True
+            record.setdefault("tenant_id", 1)
+            if record.get("tenant_id") is None:
+                record["tenant_id"] = 1
+            if record.get("user_guid") is None:
+                record["user_guid"] = self.guid_of(1)
+
+    def insert(self, resource: str, col: Collection, record: Record) -> Record:
+        record = col.insert(record, self.now_us())
+        self.event(resource, "created", record)
+        return record
+
+    def apply_update(self, resource: str, col: Collection, rid: int, changes: Record) -> Record:
+        current = col.records[rid]
+        merged = {**current, **changes}
+        self.validate(resource, merged, rid)
+        for key in ("display_name", "full_email_address"):
+            if key in merged and merged.get(key) != current.get(key):
+                changes[key] = merged[key]
+        completed = (
+            resource == "tasks"
+            and changes.get("current_state") == "completed"
+            and current.get("current_state") != "completed"
+        )
+        if resource == "accounts" and "archived" in changes:
+            archived = changes.pop("archived")
+            changes["archived_at"] = (current.get("archived_at") or "pending") if archived else None
+        record = col.update(rid, changes, self.now_us())
+        if record.get("archived_at") == "pending":
+            record["archived_at"] = record["updated_at"]
+        if completed:
+            record["completed_at"] = record["updated_at"]
+            record["completed_by"] = self.store.ref("users", 1)
+        col.forget(rid)
+        self.event(resource, "updated", record)
+        if completed:
+            self.event(resource, "completed", record)
+        return record
+
+    def delete(self, resource: str, col: Collection, rid: int) -> Record | None:
+        record = col.delete(rid)
+        if record is not None:
+            self.event(resource, "deleted", record)
+        return record
+
+    def event(self, resource: str, verb: str, record: Record) -> None:
+        prefix = EVENT_PREFIX.get(resource)
+        if prefix is not None:
+            self.emit(f"{prefix}_{verb}", record)
