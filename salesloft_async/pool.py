@@ -8,9 +8,8 @@ aiohttp session for every client it makes and one budget per team, made by a fac
 A client's team is given (`team_id=`) or learned from ``GET /v2/me`` on its first request, once per
 credential: concurrent first calls with one credential share one lookup.  A credential is an API
 key (remembered by a hash of the key, never the key itself) or an auth object such as a
-`TokenManager` (remembered by identity, weakly, so forgotten with the object).  The lookup itself
-is sent outside any budget, since the team is what it finds out; the server still counts its cost
-of 1, and the team's budget sees that in the next answer's remaining count.
+`TokenManager` (remembered by identity, weakly, so forgotten with the object).  The lookup is sent
+before its team, and so its budget, is known; its cost is charged to that budget afterwards.
 """
 
 from __future__ import annotations
@@ -188,6 +187,11 @@ class SalesloftPool:
                 method="GET",
                 path="/v2/me",
             )
+        # The server charged the lookup to the team it names: so does the team's budget, which
+        # also learns the server's remaining count from the answer before anyone else spends.
+        budget = self.budget(team_id)
+        reservation = await budget.reserve("GET", "/v2/me", None, "interactive")
+        budget.settle(reservation, response.status, response.headers)
         return team_id
 
     async def close(self) -> None:

@@ -105,6 +105,8 @@ class SandboxConfig:
     latency: float = 0.0
     faults: tuple[FaultRule, ...] = ()
     api_key: str | None = None
+    #: teams served, each with its own API key, OAuth users, data and budget (team 1: `api_key`)
+    teams: int = 1
     client_id: str = "sandbox-client"
     client_secret: str | None = field(default=None, repr=False)
     redirect_uri: str = "http://127.0.0.1:8765/callback"

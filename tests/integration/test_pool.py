@@ -84,3 +84,29 @@ async def test_a_me_without_a_team_is_a_named_error() -> None:
             assert pool.budgets == {}
     finally:
         await server.close()
+
+
+async def test_two_teams_through_one_pool_each_spend_their_own_budget_without_a_429() -> None:
+    limit, window = 20, 1.0
+    async with (
+        Sandbox(teams=2, people=20, accounts=5, users=3, budget=limit, window=window) as sb,
+        SalesloftPool(base_url=sb.url, budget_for=lambda team: CostBudget(limit, window)) as pool,
+    ):
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 2.5 * window
+
+        async def worker(key: str) -> None:
+            sl = pool.client(key)  # the team of each key is learned, not given
+            while loop.time() < deadline:
+                await sl.request("GET", "/v2/people", params={"per_page": 1})
+
+        # team 1 saturates its budget with 30 callers; team 2 spends alongside with 5
+        keys = [sb.teams[1].api_key] * 30 + [sb.teams[2].api_key] * 5
+        await asyncio.gather(*(worker(k) for k in keys))
+        one, two = sb.teams[1], sb.teams[2]
+        assert one.counters["rate_limited"] == two.counters["rate_limited"] == 0
+        assert pool.lookups == 2 and sorted(pool.budgets) == [1, 2]
+        assert max(one.budget.spent.values()) <= limit and max(two.budget.spent.values()) <= limit
+        # in some window both teams spent their full budget: one shared budget could not have
+        spent = one.budget.spent
+        assert max(spent[w] + two.budget.spent.get(w, 0) for w in spent) == 2 * limit
