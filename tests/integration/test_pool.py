@@ -54,6 +54,30 @@ async def test_concurrent_first_calls_of_one_credential_ask_me_once(sb: Sandbox)
         pool.client(sb.api_key)
 
 
+class Bearer:
+    """An auth hook of the user's own: the pool remembers its team by the object's identity."""
+
+    def __init__(self, key: str):
+        self.key = key
+
+    async def authorization(self) -> str:
+        return f"Bearer {self.key}"
+
+    async def on_unauthorized(self, used: str) -> bool:
+        return False
+
+
+async def test_an_auth_object_is_one_credential_however_many_clients_use_it(sb: Sandbox) -> None:
+    async with SalesloftPool(base_url=sb.url) as pool:
+        one, other = Bearer(sb.api_key), Bearer(sb.api_key)
+        for auth in (one, one, other, one):
+            await pool.client(auth=auth).request("GET", "/v2/people")
+        assert await pool.team_of(other) == 1
+        assert sb.counters["path:/v2/me"] == pool.lookups == 2
+        del other  # forgotten with the object: nothing is kept for a credential no one holds
+        assert len(pool._hook_teams) == 1
+
+
 async def test_a_given_team_needs_no_lookup_and_a_failed_lookup_is_asked_again(
     sb: Sandbox,
 ) -> None:
