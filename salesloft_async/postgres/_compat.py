@@ -29,6 +29,9 @@ def unreachable() -> tuple[type[BaseException], ...]:
         OSError,
         TimeoutError,
         pg.InterfaceError,  # "connection is closed", "connection was closed in the middle..."
+        # a connection the server killed mid-operation can leave asyncpg's protocol in a state
+        # it reports as "another operation is in progress"
+        pg.exceptions.InternalClientError,
         pg.PostgresConnectionError,
         # pg_terminate_backend, a server shutting down or starting up
         pg.exceptions.OperatorInterventionError,

@@ -195,11 +195,16 @@ class PostgresTokenStore:
             if held is not None and held[0] is asyncio.current_task() and held[1] is not None:
                 try:
                     return await query(held[1])
-                except self._unreachable:
+                except Exception as exc:
+                    # Whatever broke the lock's connection, finish on another (a query that is
+                    # itself wrong fails there too, and is reported from there).  A save that did
+                    # land before the break is refused by the compare-and-set and then found by
+                    # the token manager's re-read, so trying again is safe.
                     log.warning(
-                        "lost the PostgreSQL connection holding the token lock of %r; finishing"
-                        " on another connection (the compare-and-set still guards the row)",
+                        "the PostgreSQL connection holding the token lock of %r failed (%s);"
+                        " finishing on another connection",
                         self,
+                        type(exc).__name__,
                     )
                     self._holder = (held[0], None)
             async with (await self._pool()).acquire() as conn:
