@@ -134,3 +134,35 @@ async def test_two_teams_through_one_pool_each_spend_their_own_budget_without_a_
         # in some window both teams spent their full budget: one shared budget could not have
         spent = one.budget.spent
         assert max(spent[w] + two.budget.spent.get(w, 0) for w in spent) == 2 * limit
+
+
+async def test_a_redis_budget_per_team_from_the_factory() -> None:
+    import uuid
+
+    from salesloft_async.redis import RedisBudget, budget_key
+    from tests.redis_support import redis_or_skip
+
+    redis = await redis_or_skip()
+    run = f"pool-{uuid.uuid4().hex[:12]}"
+    try:
+        async with (
+            Sandbox(teams=2, people=20, accounts=5, users=3) as sb,
+            SalesloftPool(
+                base_url=sb.url,
+                budget_for=lambda team: RedisBudget(redis, budget_key(f"{run}-{team}")),
+            ) as pool,
+        ):
+            for team in sb.teams.values():
+                await pool.client(team.api_key).request("GET", "/v2/people")
+            for team_id, budget in pool.budgets.items():
+                assert isinstance(budget, RedisBudget)
+                assert budget.key == budget_key(f"{run}-{team_id}")
+                await budget.drain()
+                # the team's /v2/me lookup and its one request, both charged to its own budget
+                assert (await budget.shared_stats())["cost"] == 2
+            assert sorted(pool.budgets) == [1, 2]
+    finally:
+        keys = [k async for k in redis.scan_iter(f"salesloft:{{{run}-*")]
+        if keys:
+            await redis.delete(*keys)
+        await redis.aclose()
