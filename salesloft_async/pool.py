@@ -97,6 +97,13 @@ class SalesloftPool:
         if self._closed:
             raise ConfigurationError("this SalesloftPool is closed; make a new one")
         if self._session is None:
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                raise ConfigurationError(
+                    "SalesloftPool opens its session with the first client: make clients inside"
+                    " a running event loop (in a request handler, or after asyncio.run)"
+                ) from None
             self._session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=self.timeout),
                 connector=aiohttp.TCPConnector(limit=self.connections),

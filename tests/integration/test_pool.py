@@ -166,3 +166,9 @@ async def test_a_redis_budget_per_team_from_the_factory() -> None:
         if keys:
             await redis.delete(*keys)
         await redis.aclose()
+
+
+def test_clients_are_made_inside_a_running_loop() -> None:
+    pool = SalesloftPool()  # building the pool opens nothing
+    with pytest.raises(ConfigurationError, match="running event loop"):
+        pool.client("ak_test")
