@@ -112,6 +112,10 @@ class SalesloftPool:
 
     def budget(self, team_id: int) -> BudgetHook:
         """The budget every client of `team_id` shares (made by `budget_for` on first use)."""
+        if not isinstance(team_id, int) or isinstance(team_id, bool):
+            raise ConfigurationError(
+                f"team_id must be an int (a Salesloft team id), got {team_id!r}"
+            )
         budget = self._budgets.get(team_id)
         if budget is None:
             budget = self._budgets[team_id] = self.budget_for(team_id)

@@ -82,6 +82,8 @@ async def test_a_given_team_needs_no_lookup_and_a_failed_lookup_is_asked_again(
     sb: Sandbox,
 ) -> None:
     async with SalesloftPool(base_url=sb.url) as pool:
+        with pytest.raises(ConfigurationError, match="team_id must be an int"):
+            pool.client(sb.api_key, team_id="7")  # type: ignore[arg-type]
         sl = pool.client(sb.api_key, team_id=7)
         assert sl.budget is pool.budget(7)
         await sl.request("GET", "/v2/people")
