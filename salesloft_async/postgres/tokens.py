@@ -67,6 +67,12 @@ def table_sql(table: str = DEFAULT_TABLE) -> str:
     )
 
 
+def _advisory_key(name: str) -> int:
+    """A bigint advisory-lock key for `name`, unlikely to meet another application's keys."""
+    digest = hashlib.sha256(f"salesloft_async:{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
 def _int_id(name: str, value: object) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         raise ConfigurationError(f"{name} must be an int (a Salesloft id), got {value!r}")
@@ -105,11 +111,7 @@ class PostgresTokenStore:
         self.lock_timeout = lock_timeout
         #: the advisory lock's key (a signed bigint); pg_locks shows it split in two oids:
         #: ``classid = (key & (2**64 - 1)) >> 32``, ``objid = key & (2**32 - 1)``, ``objsubid = 1``
-        self.lock_key = int.from_bytes(
-            hashlib.sha256(f"salesloft_async:{table}:{team_id}:{user_id}".encode()).digest()[:8],
-            "big",
-            signed=True,
-        )
+        self.lock_key = _advisory_key(f"{table}:{team_id}:{user_id}")
         self._pg = asyncpg()
         self._unreachable = unreachable()
         name = _quoted(table)
@@ -163,7 +165,7 @@ class PostgresTokenStore:
         async def create(conn: Any) -> None:
             async with conn.transaction():
                 # concurrent CREATE TABLE IF NOT EXISTS can still collide in the catalog
-                await conn.execute("SELECT pg_advisory_xact_lock($1)", self.lock_key ^ 1)
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", _advisory_key(self.table))
                 await conn.execute(self._sql_table)
 
         await self._run("create", create)

@@ -192,3 +192,13 @@ def test_bad_arguments_are_configuration_errors(kwargs: dict[str, Any]) -> None:
     args: dict[str, Any] = {"db": POSTGRES_URL, "team_id": 1, "user_id": 1, **kwargs}
     with pytest.raises(ConfigurationError):
         PostgresTokenStore(args.pop("db"), args.pop("team_id"), args.pop("user_id"), **args)
+
+
+async def test_many_stores_create_the_table_at_once(table: str) -> None:
+    fresh = table + "_fresh"
+    stores = [PostgresTokenStore(POSTGRES_URL, 1, user, table=fresh) for user in range(6)]
+    try:
+        await asyncio.gather(*(s.create_table() for s in stores))
+        assert await stores[0].load() is None
+    finally:
+        await asyncio.gather(*(s.close() for s in stores))
