@@ -1,12 +1,12 @@
 """Harness (no tests here): OS processes sharing one OAuth grant through a token store.
 
-Both cross-process stores, `FileTokenStore` and `RedisTokenStore`, must pass the same trials, so
-they share one child program and one set of trial bodies.  The sandbox runs in the test process on
-a `ManualClock`; each child's clock reads the parent's clock from a small file, so the parent moves
-token time for everyone and nothing sleeps for it.  A store is named by a spec string the child
-can rebuild: ``file:<path>``, ``redis:<key>`` or ``postgres:<schema.table>`` (team 1, user 1).
-Run as a module (``python -m tests.integration.shared_grant MODE URL ID SECRET SPEC CLOCK_FILE``)
-this is the child.
+Every cross-process store, `FileTokenStore`, `RedisTokenStore` and `PostgresTokenStore`, must pass
+the same trials, so they share one child program and one set of trial bodies.  The sandbox runs in
+the test process on a `ManualClock`; each child's clock reads the parent's clock from a small file,
+so the parent moves token time for everyone and nothing sleeps for it.  A store is named by a spec
+string the child can rebuild: ``file:<path>``, ``redis:<key>`` or ``postgres:<schema.table>``
+(team 1, user 1).  Run as a module
+(``python -m tests.integration.shared_grant MODE URL ID SECRET SPEC CLOCK_FILE``) this is the child.
 """
 
 from __future__ import annotations
