@@ -30,6 +30,8 @@ __all__ = ["Team", "build_team", "team_api_key"]
 
 @dataclass(eq=False)
 class Team:
+    """What one team owns; `Sandbox.teams` maps each team id to one."""
+
     id: int
     api_key: str = field(repr=False)
     config: SandboxConfig = field(repr=False)
@@ -37,7 +39,7 @@ class Team:
     budget: ServerBudget = field(repr=False)
     webhooks: WebhookDispatcher = field(repr=False)
     api: Api = field(repr=False)
-    #: what this team's callers did: requests, cost, rate_limited, unauthorized is sandbox-wide
+    #: this team's "requests", "cost" and "rate_limited" (Sandbox.counters keeps the totals)
     counters: Counter[str] = field(default_factory=Counter, repr=False)
 
     def seed(self, base_url: str, infos: dict[str, ResourceInfo]) -> None:
