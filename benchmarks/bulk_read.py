@@ -36,17 +36,27 @@ from salesloft_async.bulk import read_path
 
 
 def _serve(conn: Connection, options: dict[str, Any]) -> None:
-    """Child process: run a sandbox until told to stop; answer stats requests."""
+    """Child process: run a sandbox until told to stop; answer stats requests (sandbox-wide
+    counters, team 1's spend by window, each team's own under "teams", and its CPU seconds)."""
     from salesloft_async.sandbox import Sandbox
 
     async def main() -> None:
         async with Sandbox(**options) as sb:
-            conn.send((sb.url, sb.api_key))
+            conn.send((sb.url, {t.id: t.api_key for t in sb.teams.values()}))
             loop = asyncio.get_running_loop()
             while True:
                 message = await loop.run_in_executor(None, conn.recv)
                 if message == "stats":
-                    conn.send({"counters": dict(sb.counters), "spent": dict(sb.budget.spent)})
+                    teams = {
+                        t.id: {"counters": dict(t.counters), "spent": dict(t.budget.spent)}
+                        for t in sb.teams.values()
+                    }
+                    totals = {
+                        "counters": dict(sb.counters),
+                        "spent": teams[1]["spent"],
+                        "cpu": time.process_time(),
+                    }
+                    conn.send({**totals, "teams": teams})
                 else:
                     break
 
@@ -59,7 +69,8 @@ class RemoteSandbox:
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(target=_serve, args=(child, options), daemon=True)
         self.process.start()
-        self.url, self.api_key = self.conn.recv()
+        self.url, self.api_keys = self.conn.recv()
+        self.api_key = self.api_keys[1]
         self.window = float(options.get("window", 60.0))
         self.budget = int(options.get("budget", 600))
 

@@ -14,10 +14,18 @@ if TYPE_CHECKING:
     from .budget import CostBudget
     from .client import SalesloftClient
     from .errors import SalesloftError
+    from .pool import SalesloftPool
     from .retry import RetryPolicy
     from .transport import Response
 
-__all__ = ["CostBudget", "Response", "RetryPolicy", "SalesloftClient", "SalesloftError"]
+__all__ = [
+    "CostBudget",
+    "Response",
+    "RetryPolicy",
+    "SalesloftClient",
+    "SalesloftError",
+    "SalesloftPool",
+]
 __version__ = "0.1.0.dev0"
 
 _HOMES = {
@@ -26,6 +34,7 @@ _HOMES = {
     "RetryPolicy": ".retry",
     "SalesloftClient": ".client",
     "SalesloftError": ".errors",
+    "SalesloftPool": ".pool",
 }
 
 

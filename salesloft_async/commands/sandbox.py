@@ -65,6 +65,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "regex); repeatable",
     )
     parser.add_argument("--api-key", default=None, help="or SALESLOFT_SANDBOX_API_KEY")
+    parser.add_argument(
+        "--teams",
+        type=int,
+        default=defaults.teams,
+        help="teams served, each with its own API key (team t: <api-key>_t), data and budget",
+    )
     parser.add_argument("--client-id", default=defaults.client_id)
     parser.add_argument("--redirect-uri", default=defaults.redirect_uri)
 
@@ -122,6 +128,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         client_id=args.client_id,
         client_secret=os.environ.get("SALESLOFT_SANDBOX_CLIENT_SECRET") or None,
         redirect_uri=args.redirect_uri,
+        teams=args.teams,
         allow_remote_webhooks=args.allow_remote_webhooks,
     )
 
@@ -155,9 +162,18 @@ async def serve(args: argparse.Namespace, *, ready: asyncio.Event | None = None)
             " free port (0 picks one)"
         ) from None
     async with sandbox:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        # before the banner: a reader of "listening" may SIGTERM at once and must get a clean stop
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            # a service manager's SIGTERM stops as cleanly as Ctrl-C
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, stop.set)
         client = sandbox.oauth_client
         print(f"Salesloft sandbox listening on {sandbox.url}")
         print(f"  API key (Bearer):  {sandbox.api_key}")
+        for team in list(sandbox.teams.values())[1:]:
+            print(f"  team {team.id} API key:    {team.api_key}")
         print(f"  OAuth client_id:   {client.client_id}")
         print(f"  OAuth secret:      {client.client_secret}")
         print(f"  OAuth redirect:    {client.redirect_uri}")
@@ -168,12 +184,6 @@ async def serve(args: argparse.Namespace, *, ready: asyncio.Event | None = None)
         sys.stdout.flush()
         if ready is not None:
             ready.set()
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            # a service manager's SIGTERM stops as cleanly as Ctrl-C
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, stop.set)
         try:
             await stop.wait()
         finally:

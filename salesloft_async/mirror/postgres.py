@@ -15,13 +15,13 @@ decided in order, never both.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 from collections.abc import Sequence
 from typing import Any
 
 from ..bulk.keyset import parse_ts
 from ..errors import ConfigurationError
+from ..postgres._compat import asyncpg
 from .store import ResourceState, ResourceStatus, Row, check_identifier, state_values
 
 __all__ = ["PostgresStore"]
@@ -90,16 +90,11 @@ class PostgresStore:
         return self._pool
 
     async def open(self) -> None:
-        try:
-            asyncpg = importlib.import_module("asyncpg")  # the `postgres` extra
-        except ImportError:
-            raise ConfigurationError(
-                "PostgreSQL needs asyncpg: pip install 'salesloft-async[postgres]'"
-            ) from None
+        pg = asyncpg()  # the `postgres` extra; without it a ConfigurationError saying so
         if self._pool is None:
             try:
-                self._pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=PARALLEL)
-            except (OSError, asyncpg.PostgresError) as exc:
+                self._pool = await pg.create_pool(self.dsn, min_size=1, max_size=PARALLEL)
+            except (OSError, pg.PostgresError) as exc:
                 raise ConfigurationError(f"cannot connect to PostgreSQL: {exc}") from None
         async with self.pool.acquire() as con:
             await con.execute(

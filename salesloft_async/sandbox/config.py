@@ -90,6 +90,8 @@ class SandboxConfig:
     latency: float = 0.0
     faults: tuple[FaultRule, ...] = ()
     api_key: str | None = None
+    #: teams served, each with its own API key, OAuth users, data and budget (team 1: `api_key`)
+    teams: int = 1
     client_id: str = "sandbox-client"
     client_secret: str | None = field(default=None, repr=False)
     redirect_uri: str = "http://127.0.0.1:8765/callback"
@@ -108,6 +110,8 @@ class SandboxConfig:
         problems += [f"{name} must be at least 0, got {v}" for name, v in spans.items() if v < 0]
         if self.budget < 1:
             problems.append(f"budget must be at least 1, got {self.budget}")
+        if self.teams < 1:
+            problems.append(f"teams must be at least 1, got {self.teams}")
         for name, value in (("window", self.window), ("token_ttl", self.token_ttl)):
             if value <= 0:
                 problems.append(f"{name} must be positive, got {value}")

@@ -46,8 +46,9 @@ _CLIENT_AUTH = ["client_secret_basic", "client_secret_post"]
 
 
 class _User:
-    def __init__(self, user_id: int):
+    def __init__(self, user_id: int, team_id: int = 1):
         self.id = user_id
+        self.team_id = team_id
 
     def get_user_id(self) -> int:
         return self.id
@@ -99,6 +100,7 @@ class _Code(AuthorizationCodeMixin):  # type: ignore[misc]
     redirect_uri: str
     scope: str
     user_id: int
+    team_id: int
     code_challenge: str | None
     code_challenge_method: str | None
     expires_at: float
@@ -117,6 +119,7 @@ class _Grant(TokenMixin):  # type: ignore[misc]
     grant_id: str
     client_id: str
     user_id: int
+    team_id: int
     scope: str
     access_token: str
     refresh_token: str | None
@@ -140,7 +143,7 @@ class _Grant(TokenMixin):  # type: ignore[misc]
         return self.revoked
 
     def get_user(self) -> _User:
-        return _User(self.user_id)
+        return _User(self.user_id, self.team_id)
 
     def get_client(self) -> Any:
         return None
@@ -207,6 +210,7 @@ class _AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mi
             redirect_uri=request.payload.redirect_uri or "",
             scope=request.scope or "",
             user_id=request.user.id,
+            team_id=request.user.team_id,
             code_challenge=data.get("code_challenge"),
             code_challenge_method=data.get("code_challenge_method"),
             expires_at=srv.clock() + CODE_TTL,
@@ -223,7 +227,7 @@ class _AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mi
         self.server.codes.pop(authorization_code.code, None)
 
     def authenticate_user(self, authorization_code: _Code) -> _User:
-        return _User(authorization_code.user_id)
+        return _User(authorization_code.user_id, authorization_code.team_id)
 
 
 class _CodeChallenge(CodeChallenge):  # type: ignore[misc]
@@ -245,7 +249,7 @@ class _RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
         return item  # type: ignore[no-any-return]
 
     def authenticate_user(self, refresh_token: _Grant) -> _User:
-        return _User(refresh_token.user_id)
+        return _User(refresh_token.user_id, refresh_token.team_id)
 
     def revoke_old_credential(self, refresh_token: _Grant) -> None:
         refresh_token.revoked = True
@@ -328,7 +332,7 @@ class OAuthServer(AuthorizationServer):  # type: ignore[misc]
 
     def save_token(self, token: dict[str, Any], request: _Request) -> None:
         grant_type = request.payload.grant_type
-        user_id = request.user.id if request.user is not None else self.user_id
+        user = request.user if request.user is not None else _User(self.user_id)
         if grant_type == "refresh_token":
             grant_id = request.refresh_token.grant_id
         else:
@@ -336,7 +340,8 @@ class OAuthServer(AuthorizationServer):  # type: ignore[misc]
         item = _Grant(
             grant_id=grant_id,
             client_id=self.client.client_id,
-            user_id=user_id,
+            user_id=user.id,
+            team_id=user.team_id,
             scope=token.get("scope", ""),
             access_token=token["access_token"],
             refresh_token=token.get("refresh_token"),
@@ -349,7 +354,7 @@ class OAuthServer(AuthorizationServer):  # type: ignore[misc]
             self.by_refresh[item.refresh_token] = item
         self.grants[grant_id].append(item)
         self.by_access[item.access_token] = item
-        self.sandbox.tokens.issue(item.access_token, self.ttl, user_id)
+        self.sandbox.tokens.issue(item.access_token, self.ttl, user.id, user.team_id)
         self.sandbox.counters[f"grant:{grant_type}"] += 1
 
     def end_grant(self, grant_id: str) -> None:
@@ -382,18 +387,38 @@ class OAuthServer(AuthorizationServer):  # type: ignore[misc]
 
     # aiohttp handlers
     async def authorize(self, request: web.Request) -> web.Response:
-        """Auto-approves the sandbox's test user: there is no login page to click through."""
+        """Auto-approves the sandbox's test user: there is no login page to click through.
+
+        Salesloft's login page decides who authorizes; here the sandbox-only query parameters
+        ``team`` and ``user`` (default: team 1, user 1) stand in for it.
+        """
         try:
             req = await _read(request)
         except OAuth2Error as error:
             return self.handle_error_response(None, error)
-        user = _User(self.user_id)
+        user = self._login(request)
+        if user is None:
+            return web.json_response(
+                {"error": "invalid_request", "error_description": "no such sandbox team or user"},
+                status=400,
+            )
         try:
             grant = self.get_consent_grant(req, end_user=user)
         except OAuth2Error as error:
             return self.handle_error_response(req, error)
         response = self.create_authorization_response(req, grant_user=user, grant=grant)
         return response  # type: ignore[no-any-return]
+
+    def _login(self, request: web.Request) -> _User | None:
+        """The team and user the sandbox's stand-in login page signs in as."""
+        team, user = request.query.get("team", "1"), request.query.get("user")
+        if not team.isdigit() or int(team) not in self.sandbox.teams:
+            return None
+        if user is None:
+            return _User(self.user_id, int(team))
+        if not user.isdigit() or int(user) not in self.sandbox.teams[int(team)].store["users"]:
+            return None
+        return _User(int(user), int(team))
 
     async def token(self, request: web.Request) -> web.Response:
         try:

@@ -21,16 +21,13 @@ from typing import Any
 from aiohttp import web
 
 from ..spec import Operation
-from .api import build_api
 from .budget import ServerBudget
-from .config import OAuthClientInfo, SandboxConfig, resolve_cost_table
+from .config import OAuthClientInfo, SandboxConfig
 from .faults import Faults
 from .resources import load_resources
 from .responses import error_response
-from .seed import seed_store
-from .store import Store
-from .tokens import TokenRegistry
-from .webhooks import WebhookDispatcher
+from .teams import build_team
+from .tokens import Caller, TokenRegistry
 
 __all__ = ["MAX_BODY", "Router", "Sandbox", "normalize_path"]
 
@@ -99,44 +96,39 @@ class Sandbox:
         self.host = host
         self.port = port
         self.url = ""
-        self.api_key = config.api_key or f"ak_{secrets.token_hex(24)}"
         self.oauth_client = OAuthClientInfo(
             client_id=config.client_id,
             client_secret=config.client_secret or secrets.token_hex(24),
             redirect_uri=config.redirect_uri,
         )
         self.counters: Counter[str] = Counter()
-        self.tokens = TokenRegistry(self.clock, api_keys={self.api_key})
         # copies: a rule counts its hits, and one config may serve several sandboxes
         self.faults = Faults(config.seed, [replace(rule) for rule in config.faults])
-        self.budget = ServerBudget(
-            clock=self.clock,
-            limit=config.budget,
-            window=config.window,
-            cost_table=resolve_cost_table(config.cost_table),
-            background_spend=config.background_spend,
-        )
         self.infos = load_resources()
         self.router = Router(OPERATIONS)
-        # One store for the sandbox's life: its base URL is filled in, and the seed data made,
-        # once `start()` has bound the port, so every part can be handed the store itself.
-        self.store = Store("")
-        self.webhooks = WebhookDispatcher(
-            self.store.collection("webhook_subscriptions"),
-            self.counters,
-            retries=config.webhook_retries,
-            retry_delay=config.webhook_retry_delay,
-            sleep=self.sleep,
+        #: every team by id (1..teams): its API key, data, budget, webhooks and handlers
+        self.teams = {
+            t: build_team(
+                t,
+                config,
+                self.infos,
+                counters=self.counters,
+                spawn=self.spawn,
+                sleep=self.sleep,
+                user_of=self.user_of,
+            )
+            for t in range(1, config.teams + 1)
+        }
+        # The default team's parts, under the names a one-team sandbox has always had.
+        first = self.teams[1]
+        self.api_key = first.api_key
+        self.store, self.budget, self.webhooks, self.api = (
+            first.store,
+            first.budget,
+            first.webhooks,
+            first.api,
         )
-        self.api = build_api(
-            self.store,
-            self.clock,
-            self.infos,
-            spawn=self.spawn,
-            emit=self.webhooks.emit,
-            user_of=self.user_of,
-            allow_remote_webhooks=config.allow_remote_webhooks,
-        )
+        self.tokens = TokenRegistry(self.clock, {t.api_key: t.id for t in self.teams.values()})
         self._seeded = False
         self._tasks: set[asyncio.Task[Any]] = set()
         self._runner: web.AppRunner | None = None
@@ -165,8 +157,8 @@ class Sandbox:
                 f"http://[{self.host}]:{self.port}" if ipv6 else f"http://{self.host}:{self.port}"
             )
             if not self._seeded:
-                self.store.base_url = self.url
-                seed_store(self.store, self.config, self.infos)
+                for team in self.teams.values():
+                    team.seed(self.url, self.infos)
                 self._seeded = True
             runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
             await runner.setup()
@@ -182,7 +174,8 @@ class Sandbox:
             task.cancel()
         if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
-        await self.webhooks.close()
+        for team in self.teams.values():
+            await team.webhooks.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -204,7 +197,8 @@ class Sandbox:
         """Wait for background work and webhook deliveries (tests call this instead of sleeping)."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
-        await self.webhooks.drain()
+        for team in self.teams.values():
+            await team.webhooks.drain()
 
     @property
     def spend_by_window(self) -> dict[int, int]:
@@ -254,49 +248,58 @@ class Sandbox:
             request.transport.close()
         raise asyncio.CancelledError
 
-    def user_of(self, request: web.Request) -> int | None:
-        """The user a request's bearer token acts as (None: missing, unknown or expired)."""
+    def caller_of(self, request: web.Request) -> Caller | None:
+        """The (team, user) a request's bearer token acts as (None: missing, unknown, expired)."""
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
-        return self.tokens.user_for(token.strip()) if scheme.lower() == "bearer" else None
+        return self.tokens.caller(token.strip()) if scheme.lower() == "bearer" else None
+
+    def user_of(self, request: web.Request) -> int | None:
+        """The user a request's bearer token acts as (None: missing, unknown or expired)."""
+        caller = self.caller_of(request)
+        return caller[1] if caller is not None else None
 
     def _rate_headers(self, response: web.StreamResponse, remaining: int, cost: int) -> None:
         response.headers["x-ratelimit-remaining-minute"] = str(remaining)
         response.headers["x-ratelimit-endpoint-cost"] = str(cost)
 
-    def _cost(self, request: web.Request, op: Operation | None) -> int:
+    def _cost(self, request: web.Request, op: Operation | None, budget: ServerBudget) -> int:
         if op is None or not op.paged:
             return 1
         raw = request.query.get("page", "1")
         page = int(raw) if raw.strip().isdigit() else 1
-        return self.budget.cost_of(page)
+        return budget.cost_of(page)
 
     async def _api_entry(self, request: web.Request) -> web.StreamResponse:
         path = normalize_path(request.path)
         self.counters["requests"] += 1
         self.counters[f"path:{path}"] += 1
-        user = self.user_of(request)
-        if user is None:
+        caller = self.caller_of(request)
+        if caller is None:
             self.counters["unauthorized"] += 1
             denied = error_response(401, "Unauthorized: missing, invalid or expired token")
             self._rate_headers(denied, self.budget.remaining(), 0)
             return denied
+        team = self.teams[caller[0]]
+        team.counters["requests"] += 1
         matched = self.router.match(request.method, path)
         op = matched[0] if matched else None
         if op is not None:
             self.counters[f"route:{op.method} {op.path}"] += 1
-        cost = self._cost(request, op)
-        accepted, remaining = self.budget.try_spend(cost)
+        cost = self._cost(request, op, team.budget)
+        accepted, remaining = team.budget.try_spend(cost)
         if not accepted:
             self.counters["rate_limited"] += 1
+            team.counters["rate_limited"] += 1
             refused = error_response(429, "API rate limit exceeded")
             self._rate_headers(refused, remaining, cost)
             return refused
         self.counters["cost"] += cost
+        team.counters["cost"] += cost
         response: web.StreamResponse
         if matched is None:
             response = error_response(404, "Not Found")
         else:
-            response = await self.api.handle(request, matched[0], matched[1])
+            response = await team.api.handle(request, matched[0], matched[1])
         self._rate_headers(response, remaining, cost)
         return response

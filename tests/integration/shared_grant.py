@@ -1,10 +1,11 @@
 """Harness (no tests here): OS processes sharing one OAuth grant through a token store.
 
-Both cross-process stores, `FileTokenStore` and `RedisTokenStore`, must pass the same trials, so
-they share one child program and one set of trial bodies.  The sandbox runs in the test process on
-a `ManualClock`; each child's clock reads the parent's clock from a small file, so the parent moves
-token time for everyone and nothing sleeps for it.  A store is named by a spec string the child
-can rebuild: ``file:<path>`` or ``redis:<key>``.  Run as a module
+Every cross-process store, `FileTokenStore`, `RedisTokenStore` and `PostgresTokenStore`, must pass
+the same trials, so they share one child program and one set of trial bodies.  The sandbox runs in
+the test process on a `ManualClock`; each child's clock reads the parent's clock from a small file,
+so the parent moves token time for everyone and nothing sleeps for it.  A store is named by a spec
+string the child can rebuild: ``file:<path>``, ``redis:<key>`` or ``postgres:<schema.table>``
+(team 1, user 1).  Run as a module
 (``python -m tests.integration.shared_grant MODE URL ID SECRET SPEC CLOCK_FILE``) this is the child.
 """
 
@@ -25,6 +26,7 @@ from salesloft_async import SalesloftClient
 from salesloft_async.auth import FileTokenStore, OAuthApp, Token, TokenManager
 from salesloft_async.auth.stores import TokenStore
 from salesloft_async.sandbox import ManualClock, Sandbox
+from tests.postgres_support import POSTGRES_URL
 from tests.redis_support import REDIS_URL
 
 TTL = 100.0
@@ -38,6 +40,10 @@ def make_store(spec: str, lock_wait: float = 30.0) -> TokenStore:
     kind, _, where = spec.partition(":")
     if kind == "file":
         return FileTokenStore(where, lock_timeout=lock_wait)
+    if kind == "postgres":
+        from salesloft_async.postgres import PostgresTokenStore
+
+        return PostgresTokenStore(POSTGRES_URL, 1, 1, table=where, lock_timeout=lock_wait)
     from salesloft_async.redis import RedisTokenStore
 
     return RedisTokenStore(REDIS_URL, where, lock_ttl=LOCK_TTL, lock_wait=lock_wait)
@@ -52,6 +58,9 @@ async def close_store(store: TokenStore) -> None:
     redis = getattr(store, "redis", None)
     if redis is not None:
         await redis.aclose()
+    close = getattr(store, "close", None)
+    if close is not None:
+        await close()
 
 
 # --- child side --------------------------------------------------------------------------------

@@ -160,7 +160,7 @@ async def test_401_that_refresh_cannot_cure_surfaces(
     mgr = TokenManager(app, store, clock=lambda: frozen)
     issue = sb.tokens.issue
     # from now on every access token the server issues is born dead (a deactivated user)
-    monkeypatch.setattr(sb.tokens, "issue", lambda tok, _exp, user=1: issue(tok, 0.0, user))
+    monkeypatch.setattr(sb.tokens, "issue", lambda tok, _exp, *who: issue(tok, 0.0, *who))
     sb.clock.advance(TTL + 1)
     with pytest.raises(AuthenticationError):
         await me(mgr, sb)
