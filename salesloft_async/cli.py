@@ -20,6 +20,7 @@ COMMANDS = {
     "sandbox": "Run the local Salesloft sandbox server.",
     "export": "Export a resource as JSON lines at the full cost budget, resumably.",
     "login": "Authorize with OAuth on a loopback callback and save the token.",
+    "mirror": "Keep a live copy of lists in SQLite or PostgreSQL (or `mirror status`).",
 }
 
 EPILOG = "exit codes: 0 done, 1 failed while running, 2 bad usage or configuration, 130 interrupted"

@@ -25,32 +25,29 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import sys
-import time
 import typing
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import Any, TextIO
 
 import attrs
 
-from ..auth import FileTokenStore, Token, TokenManager
-from ..budget import CostBudget
 from ..bulk import _RESERVED as READER_PARAMS
 from ..bulk import BulkRead
 from ..bulk.checkpoint import OutputCheckpoint
 from ..client import DEFAULT_BASE_URL, SalesloftClient
 from ..errors import ConfigurationError
 from ..resources import ListResource, Resources
-from ._common import (
-    EXIT_FAILED,
-    EXIT_OK,
-    CommandError,
-    add_client_arguments,
-    client_credentials,
-    os_error,
+from ._common import EXIT_FAILED, EXIT_OK, CommandError, os_error
+from ._connect import (
+    ConnectionOptions,
+    SandboxDemo,
+    add_connection_arguments,
+    check_connection,
+    connection_from_args,
+    open_client,
 )
 from ._progress import Progress, plural
 from ._resume import check_output, compare, output_opener, read_checkpoint, verify_output
@@ -65,10 +62,6 @@ __all__ = [
     "run",
 ]
 
-#: The demo's sandbox: Salesloft's 600 cost, but per second instead of per minute, so that 25,000
-#: people (about 265 pages) export in seconds instead of half a minute of real budget.
-SANDBOX_BUDGET = 600
-SANDBOX_WINDOW = 1.0
 #: paging parameters the server takes but the reader sets itself
 _NOT_FILTERS = READER_PARAMS | {"limit_paging_counts"}
 
@@ -94,22 +87,7 @@ DESCRIPTION = (
 
 
 @attrs.frozen
-class SandboxDemo:
-    """The embedded sandbox of `--sandbox`: its size, and a window shorter than Salesloft's."""
-
-    people: int = 25_000
-    budget: int = SANDBOX_BUDGET
-    window: float = SANDBOX_WINDOW
-    latency: float = 0.0
-
-
-def _check_positive(instance: Any, attribute: attrs.Attribute[Any], value: float) -> None:
-    if value <= 0:
-        raise ConfigurationError(f"--{attribute.name.replace('_', '-')} must be positive")
-
-
-@attrs.frozen
-class ExportOptions:
+class ExportOptions(ConnectionOptions):
     """Everything one export needs; checked when built, before anything is read or written.
 
     :param resource: a list resource of the client, as it names it (``people``); see `exportable`.
@@ -120,15 +98,8 @@ class ExportOptions:
     :param filters: list filters of the resource, by the API's names; a tuple for several values.
     :param concurrency: cursors reading at once.
     :param overwrite: replace an output that has no checkpoint.
-    :param api_key: an API key; or
-    :param token_file: a token file written by `salesloft-async login`, refreshed (when due) with
-        `client_id` and `client_secret`, at `token_url` (default: Salesloft's, or the sandbox's
-        beside `base_url`).
-    :param base_url: the API's root (default https://api.salesloft.com).
-    :param budget: the team's cost per `window` seconds.
-    :param reserve_share: share of each window left to interactive calls.
-    :param progress: "auto" (redrawn on a terminal, plain lines otherwise), "on" or "off".
-    :param sandbox: export from an embedded sandbox instead (a demo); no credentials then.
+
+    The connection options (credentials, budget, `sandbox`) are `ConnectionOptions`'s, by keyword.
     """
 
     resource: str
@@ -139,17 +110,6 @@ class ExportOptions:
     filters: Mapping[str, str | tuple[str, ...]] = attrs.field(factory=dict)
     concurrency: int = 8
     overwrite: bool = False
-    api_key: str | None = attrs.field(default=None, repr=False)
-    token_file: Path | None = None
-    client_id: str | None = None
-    client_secret: str | None = attrs.field(default=None, repr=False)
-    token_url: str | None = None
-    base_url: str | None = None
-    budget: int = attrs.field(default=600, validator=_check_positive)
-    window: float = attrs.field(default=60.0, validator=_check_positive)
-    reserve_share: float = 0.1
-    progress: Literal["auto", "on", "off"] = "auto"
-    sandbox: SandboxDemo | None = None
 
     def __attrs_post_init__(self) -> None:
         resources = exportable()
@@ -175,28 +135,7 @@ class ExportOptions:
             raise ConfigurationError("--since must be earlier than --until")
         if self.concurrency < 1:
             raise ConfigurationError("--concurrency must be at least 1")
-        if not 0 <= self.reserve_share < 1:
-            raise ConfigurationError("--reserve-share must be at least 0 and below 1")
-        given = [
-            flag
-            for flag, value in (
-                ("--api-key", self.api_key),
-                ("--token-file", self.token_file),
-                ("--base-url", self.base_url),
-            )
-            if value
-        ]
-        if self.sandbox is not None and given:
-            raise ConfigurationError(
-                f"--sandbox runs its own server with its own key: drop {' and '.join(given)}"
-            )
-        if self.sandbox is None and not self.api_key and not self.token_file:
-            raise ConfigurationError(
-                "no credentials: give --api-key (or set SALESLOFT_API_KEY), --token-file,"
-                " or --sandbox"
-            )
-        if self.api_key and self.token_file:
-            raise ConfigurationError("give --api-key or --token-file, not both")
+        check_connection(self)
 
     @property
     def checkpoint_path(self) -> Path:
@@ -250,63 +189,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--overwrite", action="store_true", help="replace an output that has no checkpoint"
     )
-    parser.add_argument(
-        "--api-key",
-        default=None,
-        help="or SALESLOFT_API_KEY (prefer the variable: arguments show in `ps`)",
-    )
-    parser.add_argument(
-        "--token-file",
-        default=None,
-        help="OAuth token file from `salesloft-async login`; refreshing it when due needs the"
-        " client credentials",
-    )
-    add_client_arguments(parser)
-    parser.add_argument("--token-url", default=None, help="OAuth token endpoint override")
-    parser.add_argument("--base-url", default=None, help="or SALESLOFT_BASE_URL")
-    parser.add_argument("--budget", type=int, default=600, help="team cost per window (600)")
-    parser.add_argument("--window", type=float, default=60.0, help="window seconds (60)")
-    parser.add_argument(
-        "--reserve-share",
-        type=float,
-        default=0.1,
-        help="share of each window left to interactive calls (default 0.1)",
-    )
-    parser.add_argument("--progress", choices=["auto", "on", "off"], default="auto")
-    parser.add_argument(
-        "--sandbox", action="store_true", help="export from an embedded sandbox (a demo)"
-    )
-    demo = SandboxDemo()
-    parser.add_argument("--sandbox-people", type=int, default=demo.people, help="(default 25000)")
-    parser.add_argument(
-        "--sandbox-budget", type=int, default=demo.budget, help="sandbox cost per window"
-    )
-    parser.add_argument(
-        "--sandbox-window", type=float, default=demo.window, help="sandbox window seconds"
-    )
-    parser.add_argument(
-        "--sandbox-latency", type=float, default=demo.latency, help="sandbox page latency, s"
-    )
+    add_connection_arguments(parser, demo="export from an embedded sandbox (a demo)")
 
 
 def options_from_args(
     args: argparse.Namespace, env: Mapping[str, str] | None = None
 ) -> ExportOptions:
-    env = os.environ if env is None else env
-    sandbox = None
-    if args.sandbox:
-        if args.sandbox_people < 0 or args.sandbox_budget < 1 or args.sandbox_window <= 0:
-            raise ConfigurationError(
-                "--sandbox-people must be at least 0, --sandbox-budget and --sandbox-window"
-                " positive"
-            )
-        if args.sandbox_latency < 0:
-            raise ConfigurationError("--sandbox-latency must not be negative")
-        sandbox = SandboxDemo(
-            args.sandbox_people, args.sandbox_budget, args.sandbox_window, args.sandbox_latency
-        )
-    token_file = Path(args.token_file).expanduser() if args.token_file else None
-    client_id, client_secret = client_credentials(args, env)
     return ExportOptions(
         resource=args.resource,
         out=Path(args.out),
@@ -316,18 +204,7 @@ def options_from_args(
         filters=_filters(args.filter),
         concurrency=args.concurrency,
         overwrite=args.overwrite,
-        # the environment fills in only what the command line left open, never beside --sandbox
-        api_key=args.api_key or (None if sandbox or token_file else env.get("SALESLOFT_API_KEY")),
-        token_file=token_file,
-        client_id=client_id,
-        client_secret=client_secret,
-        token_url=args.token_url,
-        base_url=args.base_url or (None if sandbox else env.get("SALESLOFT_BASE_URL")),
-        budget=args.budget,
-        window=args.window,
-        reserve_share=args.reserve_share,
-        progress=args.progress,
-        sandbox=sandbox,
+        **connection_from_args(args, env),
     )
 
 
@@ -372,7 +249,7 @@ async def export(options: ExportOptions, *, err: TextIO | None = None) -> int:
         compare(ckpt, saved, options.identity())
     check_output(options.out, ckpt, overwrite=options.overwrite, resuming=saved is not None)
     async with contextlib.AsyncExitStack() as stack:
-        client, budget = await _client(options, stack, err)
+        client, budget = await open_client(options, stack, err)
         identity = {**options.identity(), "credentials": await _whoami(client)}
         offset, digest = 0, None
         if saved is not None:
@@ -451,82 +328,3 @@ async def _whoami(client: SalesloftClient) -> dict[str, Any]:
     if not isinstance(data, dict) or not isinstance(team, dict):
         raise CommandError("/v2/me did not say which team and user the credentials belong to", 1)
     return {"team_id": team.get("id"), "user_id": data.get("id")}
-
-
-async def _client(
-    options: ExportOptions, stack: contextlib.AsyncExitStack, err: TextIO
-) -> tuple[SalesloftClient, CostBudget]:
-    demo = options.sandbox
-    if demo is not None:
-        from ..sandbox import Sandbox
-
-        started = time.monotonic()
-        sandbox = Sandbox(
-            people=demo.people, budget=demo.budget, window=demo.window, latency=demo.latency
-        )
-        await stack.enter_async_context(sandbox)
-        print(
-            f"sandbox: {demo.people:,} people at {sandbox.url}, budget {demo.budget} cost per"
-            f" {demo.window:g}s window (Salesloft's is 600 per 60s: this demo runs"
-            f" {60 / demo.window * demo.budget / 600:g}x faster), seeded in"
-            f" {time.monotonic() - started:.1f}s",
-            file=err,
-        )
-        budget = CostBudget(demo.budget, demo.window, reserve_share=options.reserve_share)
-        client = SalesloftClient(api_key=sandbox.api_key, base_url=sandbox.url, budget=budget)
-        return await stack.enter_async_context(client), budget
-    base_url = options.base_url or DEFAULT_BASE_URL
-    budget = CostBudget(options.budget, options.window, reserve_share=options.reserve_share)
-    if options.token_file is not None:
-        auth = await _token_auth(options, base_url)
-        client = SalesloftClient(auth=auth, base_url=base_url, budget=budget)
-    else:
-        client = SalesloftClient(api_key=options.api_key, base_url=base_url, budget=budget)
-    return await stack.enter_async_context(client), budget
-
-
-async def _token_auth(options: ExportOptions, base_url: str) -> TokenManager | _SavedToken:
-    """A `TokenManager` when the client credentials are given; else the saved token alone."""
-    assert options.token_file is not None
-    store = FileTokenStore(options.token_file)
-    try:
-        token = await store.load()
-    except OSError as exc:
-        raise os_error(exc, "read the token file", "check its permissions") from None
-    if token is None:
-        raise CommandError(
-            f"no token in {options.token_file}: run `salesloft-async login --token-file"
-            f" {options.token_file}` first"
-        )
-    if options.client_id and options.client_secret:
-        from .login import build_app
-
-        app = build_app(
-            options.client_id,
-            options.client_secret,
-            base_url=None if base_url == DEFAULT_BASE_URL else base_url,
-            token_url=options.token_url,
-        )
-        return TokenManager(app, store)
-    return _SavedToken(token, options.token_file)
-
-
-class _SavedToken:
-    """The saved token while it is fresh; asks for the client credentials once a refresh is due."""
-
-    leeway = 60.0
-
-    def __init__(self, token: Token, path: Path) -> None:
-        self.token = token
-        self.path = path
-
-    async def authorization(self) -> str:
-        if not self.token.is_fresh(time.time(), self.leeway):
-            raise ConfigurationError(
-                f"the token in {self.path} needs a refresh: give --client-id/--client-secret (or"
-                " set SALESLOFT_CLIENT_ID/SALESLOFT_CLIENT_SECRET) and rerun to resume"
-            )
-        return self.token.authorization
-
-    async def on_unauthorized(self, used: str) -> bool:
-        return False
