@@ -21,12 +21,16 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from .._files import read_small
 from .errors import TokenStoreError
 from .token import Token
 
 __all__ = ["FileTokenStore", "MemoryTokenStore", "TokenStore"]
 
 log = logging.getLogger("salesloft_async.auth")
+
+#: A saved token is a few hundred bytes; a longer file is not one (nor is a FIFO or a device).
+MAX_TOKEN_FILE = 64 * 1024
 
 
 @runtime_checkable
@@ -104,7 +108,9 @@ class FileTokenStore:
 
     A token file that group or others may read is loaded with one WARNING (its token lets anyone
     who reads it act as the user).  The lock file is never opened through a symbolic link: a
-    link planted at `<path>.lock` could make the lock create or truncate its target.
+    link planted at `<path>.lock` could make the lock create or truncate its target.  Only a
+    regular file of at most `MAX_TOKEN_FILE` bytes is read: a FIFO or a device put at `path` is
+    refused (`TokenStoreError`) rather than waited on or read without end.
 
     :param path: the token file (its directory is created on the first save).
     :param lock_timeout: seconds `lock()` waits for another holder before TokenStoreError.
@@ -179,9 +185,7 @@ class FileTokenStore:
 
     def _read(self) -> Token | None:
         try:
-            with self.path.open("rb") as f:
-                mode = os.fstat(f.fileno()).st_mode
-                text = f.read()
+            text, mode = read_small(self.path, MAX_TOKEN_FILE)
         except FileNotFoundError:
             return None
         except OSError as exc:

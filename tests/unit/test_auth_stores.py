@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import stat
@@ -17,6 +18,7 @@ from salesloft_async.auth import (
     TokenStore,
     TokenStoreError,
 )
+from salesloft_async.auth.stores import MAX_TOKEN_FILE
 
 OLD = Token("acc-old", "ref-old", expires_at=100.0, created_at=0.0)
 NEW = Token("acc-new", "ref-new", expires_at=200.0, created_at=100.0)
@@ -195,3 +197,29 @@ async def test_a_symlink_at_the_lock_path_is_refused_and_its_target_not_created(
     store.lock_path.unlink()  # as the message says: then it works
     assert await store.save(OLD, expected=None)
     assert store.lock_path.is_file() and not store.lock_path.is_symlink()
+
+
+async def test_a_fifo_or_device_at_the_token_path_is_refused_not_waited_on(tmp_path: Path) -> None:
+    fifo = tmp_path / "token.json"
+    os.mkfifo(fifo)
+    try:
+        # a plain open() waits for a writer forever; the bound makes a regression fail, not hang
+        with pytest.raises(TokenStoreError, match="not a regular file"):
+            await asyncio.wait_for(FileTokenStore(fifo).load(), 10)
+    finally:
+        with contextlib.suppress(OSError):  # frees a reader stuck in open(), if any
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    device = tmp_path / "zero.json"
+    device.symlink_to("/dev/zero")  # read to its end, it would take all memory
+    with pytest.raises(TokenStoreError, match="not a regular file"):
+        await asyncio.wait_for(FileTokenStore(device).load(), 10)
+
+
+async def test_a_token_file_over_the_limit_is_refused_unread(tmp_path: Path) -> None:
+    path = tmp_path / "token.json"
+    path.write_text(OLD.to_json())
+    assert await FileTokenStore(path).load() == OLD
+    with path.open("a") as f:
+        f.write(" " * MAX_TOKEN_FILE)  # still valid JSON, but no token is that long
+    with pytest.raises(TokenStoreError, match="larger than 65,536 bytes"):
+        await FileTokenStore(path).load()
