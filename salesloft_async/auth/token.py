@@ -155,10 +155,16 @@ def _text_or_none(value: object) -> bool:
 
 
 def _seconds_or_none(value: object) -> bool:
-    """Epoch seconds: a finite JSON number (true/false are not numbers here)."""
+    """Epoch seconds: a finite JSON number (true/false are not numbers here).  An integer too
+    large for a float (``1`` and 400 zeros) is no time either, not an `OverflowError`."""
     if value is None:
         return True
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 #: What each stored field may hold: a check, and how to say what it should be.
@@ -178,8 +184,8 @@ def _kind(value: object) -> str:
         return "null"
     if isinstance(value, bool):
         return "a boolean"
-    if isinstance(value, float) and not math.isfinite(value):
-        return "a number that is not finite"
+    if isinstance(value, int | float) and not _seconds_or_none(value):
+        return "a number that is not finite or too large"
     if isinstance(value, int | float):
         return "a number"
     if isinstance(value, str):

@@ -138,6 +138,7 @@ def test_reprs_hold_no_token(tmp_path: Path) -> None:
     [
         ('{"access_token": "acc-SECRET", "expires_at": "soon"}', "expires_at"),
         ('{"access_token": "acc-SECRET", "token_type": null}', "token_type"),
+        ('{"access_token": "acc-SECRET", "expires_at": 1%s}' % ("0" * 400), "expires_at"),
         ('{"refresh_token": "ref-SECRET"}', "access_token"),
         ('{"access_token": ["acc-SECRET"]}', "access_token"),
         ('["acc-SECRET"]', "JSON object"),
