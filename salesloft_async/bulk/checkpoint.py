@@ -18,6 +18,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any, Protocol, runtime_checkable
 
+from .._files import read_small
+from ..bodies import loads
 from ..errors import ConfigurationError
 
 __all__ = [
@@ -27,7 +29,12 @@ __all__ = [
     "OutputCheckpoint",
     "as_store",
     "output_digest",
+    "read_checkpoint_bytes",
 ]
+
+#: A checkpoint holds a cursor and at most the ids of records that share one timestamp: a few
+#: kilobytes, or megabytes after a mass update; 64 MiB is far beyond any that a read saves.
+MAX_CHECKPOINT_SIZE = 64 * 1024 * 1024
 
 
 @runtime_checkable
@@ -79,12 +86,17 @@ class FileCheckpoint:
 
     def _load(self) -> dict[str, Any] | None:
         try:
-            text = self.path.read_text(encoding="utf-8")
+            raw = read_checkpoint_bytes(self.path)
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot read checkpoint {self.path}: {exc.strerror}; point checkpoint= at the"
+                " file a read saved, or delete it to start over"
+            ) from None
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError:
+            data = loads(raw)  # not UTF-8 and nested too deeply are ValueErrors too
+        except ValueError:
             raise ConfigurationError(
                 f"checkpoint {self.path} is not valid JSON; delete it to start over"
             ) from None
@@ -111,6 +123,12 @@ class FileCheckpoint:
     def delete(self) -> None:
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
+
+
+def read_checkpoint_bytes(path: str | os.PathLike[str]) -> bytes:
+    """A checkpoint file's bytes, refused (`OSError`) when it is no regular file or is over
+    `MAX_CHECKPOINT_SIZE`: a FIFO or a device named by mistake must not hang or flood the read."""
+    return read_small(path, MAX_CHECKPOINT_SIZE)[0]
 
 
 def as_store(checkpoint: str | os.PathLike[str] | CheckpointStore | None) -> CheckpointStore | None:

@@ -6,6 +6,7 @@ running, 2 bad usage or configuration); no file is lost, cut or mixed with anoth
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -251,3 +252,25 @@ def test_one_page_is_one_page(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     with pytest.raises(CommandError, match="is a directory"):
         main(["--debug", "export", "people", *SMALL, "--out", str(tmp_path)])
+
+
+@pytest.mark.parametrize("kind", ["binary", "deep", "fifo"])
+def test_a_checkpoint_that_cannot_be_read_as_one_exits_2_untouched(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    out = tmp_path / "people.jsonl"
+    out.write_bytes(b"x" * 3893)
+    ckpt = tmp_path / "people.jsonl.ckpt"
+    if kind == "fifo":
+        os.mkfifo(ckpt)  # a plain read would wait for a writer forever
+    else:
+        ckpt.write_bytes(b"\xff\xfe" if kind == "binary" else b"[" * 100_000)
+    try:
+        assert main(["export", "people", *SMALL, "--out", str(out)]) == 2
+    finally:
+        with contextlib.suppress(OSError):  # frees a reader stuck in open(), if any
+            os.close(os.open(ckpt, os.O_WRONLY | os.O_NONBLOCK))
+    err = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("sandbox")]
+    expected = "not a regular file" if kind == "fifo" else "is not a checkpoint of"
+    assert len(err) == 1 and expected in err[0] and "unexpected" not in err[0], err
+    assert out.read_bytes() == b"x" * 3893
