@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import os
 import sys
 import time
@@ -104,8 +105,9 @@ class SandboxDemo:
 
 
 def _check_positive(instance: Any, attribute: attrs.Attribute[Any], value: float) -> None:
-    if value <= 0:
-        raise ConfigurationError(f"--{attribute.name.replace('_', '-')} must be positive")
+    if not (math.isfinite(value) and value > 0):  # nan and inf pass a plain `<= 0` test
+        flag = "--" + attribute.name.replace("_", "-")
+        raise ConfigurationError(f"{flag} must be positive and finite")
 
 
 @attrs.frozen
@@ -295,13 +297,14 @@ def options_from_args(
     env = os.environ if env is None else env
     sandbox = None
     if args.sandbox:
-        if args.sandbox_people < 0 or args.sandbox_budget < 1 or args.sandbox_window <= 0:
+        window = args.sandbox_window
+        if args.sandbox_people < 0 or args.sandbox_budget < 1 or not 0 < window < math.inf:
             raise ConfigurationError(
                 "--sandbox-people must be at least 0, --sandbox-budget and --sandbox-window"
-                " positive"
+                " positive (and finite)"
             )
-        if args.sandbox_latency < 0:
-            raise ConfigurationError("--sandbox-latency must not be negative")
+        if not 0 <= args.sandbox_latency < math.inf:
+            raise ConfigurationError("--sandbox-latency must not be negative (nor infinite)")
         sandbox = SandboxDemo(
             args.sandbox_people, args.sandbox_budget, args.sandbox_window, args.sandbox_latency
         )

@@ -274,3 +274,22 @@ def test_a_checkpoint_that_cannot_be_read_as_one_exits_2_untouched(
     expected = "not a regular file" if kind == "fifo" else "is not a checkpoint of"
     assert len(err) == 1 and expected in err[0] and "unexpected" not in err[0], err
     assert out.read_bytes() == b"x" * 3893
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1"])
+def test_a_window_or_wait_that_is_not_a_finite_positive_number_exits_2_before_anything_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    out = tmp_path / "x.jsonl"
+    key = ["--api-key", "ak_x", "--base-url", "http://127.0.0.1:9", "--progress", "off"]
+    code, err = main_says(capsys, "export", "people", *key, "--window", value, "--out", str(out))
+    assert code == 2 and "--window must be positive and finite" in err  # nan read as a window once
+    code, err = main_says(
+        capsys, "export", "people", *SMALL, "--sandbox-window", value, "--out", str(out)
+    )
+    assert code == 2 and "--sandbox-window positive (and finite)" in err
+    assert "sandbox:" not in err  # refused before a sandbox was started
+    assert not out.exists()
+    if value != "inf":  # --timeout inf waits for the callback as long as it takes
+        code, err = main_says(capsys, "login", "--client-id", "i", "--timeout", value)
+        assert code == 2 and "--timeout must be a positive number of seconds" in err
