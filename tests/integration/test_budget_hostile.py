@@ -107,3 +107,54 @@ async def test_a_429_without_date_or_retry_after_is_not_waited_out_through_the_c
             response = await sl.request("GET", "/v2/people", params={"client": "silent"})
     assert response.status == 200 and budget.stats.rate_limited == 1
     assert budget.stats.wait_time <= 1.5  # the probe backoff's 1 s
+
+
+HUGE = "1" + "0" * 400  # an integer; as a float (Lua's numbers, and Python's arithmetic) infinite
+
+
+@pytest.fixture
+async def absurd_counts() -> AsyncIterator[str]:
+    """Answers 200 with a remaining count and a cost no server could mean: `HUGE` or `-HUGE`."""
+
+    async def people(request: web.Request) -> web.Response:
+        sign = request.query.get("sign", "")
+        headers = {
+            "x-ratelimit-remaining-minute": sign + HUGE,
+            "x-ratelimit-endpoint-cost": sign + HUGE,
+        }
+        return web.json_response({"data": []}, headers=headers)
+
+    app = web.Application()
+    app.router.add_get("/v2/people", people)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield str(server.make_url("")).rstrip("/")
+    finally:
+        await server.close()
+
+
+@pytest.mark.parametrize("sign", ["", "-"])
+async def test_absurd_counts_are_read_as_absent_by_both_budgets(
+    absurd_counts: str, sign: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    redis = await redis_or_skip()
+    key = budget_key(f"absurd-{uuid.uuid4().hex[:12]}")
+    shared = RedisBudget(redis, key, limit=20, window=WINDOW)
+    try:
+        for budget in (CostBudget(20, WINDOW), shared):
+            async with SalesloftClient(
+                api_key="ak_test", base_url=absurd_counts, budget=budget
+            ) as sl:
+                async with asyncio.timeout(10):  # once: OverflowError, or a settle lost in Redis
+                    for _ in range(5):
+                        response = await sl.request("GET", "/v2/people", params={"sign": sign})
+                        assert response.status == 200
+                        assert response.remaining is None and response.cost is None
+        await shared.drain()
+        stats = await shared.shared_stats()
+        assert stats.in_flight == 0  # every settle reached Redis (a refused one stays in flight)
+        assert "background update of the shared budget failed" not in caplog.text
+    finally:
+        await shared.reset()
+        await redis.aclose()
