@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -80,4 +81,38 @@ async def test_a_refused_or_malformed_answer_keeps_the_links_and_says_why(
         "status 401",
         "the answer swaps a link that was not offered: 'http://evil.example'",
     ]
+    assert all(r.links == {} for r in replies)
+
+
+async def test_a_deep_or_endless_answer_is_refused_with_a_reason(
+    sandbox: tuple[Sandbox, SalesloftClient],
+) -> None:
+    sb, sl = sandbox
+
+    async def deep(request: web.Request) -> web.Response:
+        return web.Response(body=b"[" * 100_000, content_type="application/json")
+
+    async def endless(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        await response.prepare(request)
+        while True:  # until the sandbox hangs up
+            await response.write(b" " * 65536)
+
+    app = web.Application()
+    app.router.add_post("/deep", deep)
+    app.router.add_post("/endless", endless)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        await subscribe(sl, f"{base}/deep", ["link_swap"])
+        await subscribe(sl, f"{base}/endless", ["link_swap"])
+        async with asyncio.timeout(20):  # once: a RecursionError, and a read without end
+            replies = await sb.webhooks.link_swap(LINKS)
+    finally:
+        await runner.cleanup()
+    problems = sorted(r.problem or "" for r in replies)
+    assert problems == ["the answer is longer than 1048576 bytes", "the answer is not JSON"]
     assert all(r.links == {} for r in replies)
