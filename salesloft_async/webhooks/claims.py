@@ -156,14 +156,10 @@ class RedisClaimStore:
         )
         if previous is None:
             return "claimed"
-        return "done" if _text(previous) == "done" else "running"
+        return "done" if previous in ("done", b"done") else "running"  # decoded or not
 
     async def finish(self, key: str) -> None:
         await self.redis.set(self.prefix + key, "done", px=self.ttl_ms)
 
     async def release(self, key: str) -> None:
         await self.redis.delete(self.prefix + key)
-
-
-def _text(value: object) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
