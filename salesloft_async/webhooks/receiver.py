@@ -56,6 +56,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -141,11 +142,15 @@ class WebhookReceiver:
     ):
         if isinstance(tokens, str) and not tokens:
             raise ConfigurationError("WebhookReceiver needs a non-empty callback token")
-        if max_body_size <= 0:
+        if not max_body_size > 0:  # `not >` refuses nan as well
             raise ConfigurationError("max_body_size must be positive")
+        if not max_pending >= 1:
+            raise ConfigurationError("max_pending must be at least 1, or every delivery gets 503")
         for name, value in (("read_timeout", read_timeout), ("request_timeout", request_timeout)):
-            if value is not None and value <= 0:
+            if value is not None and not 0 < value < math.inf:
                 raise ConfigurationError(f"{name} must be a positive number of seconds or None")
+        if ack_timeout is not None and not 0 <= ack_timeout < math.inf:
+            raise ConfigurationError("ack_timeout must be a number of seconds (0 or more) or None")
         if isinstance(tokens, str) or (isinstance(tokens, Mapping) and "*" in tokens):
             log.warning(
                 "webhook receiver accepts one token for several event types: a genuine delivery"

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 from typing import Any
 
 import pytest
 
+from salesloft_async.errors import ConfigurationError
 from salesloft_async.webhooks import (
     Event,
     LinkSwapEvent,
@@ -316,6 +318,24 @@ def test_construction_refuses_nonsense() -> None:
         WebhookReceiver(TOKEN).on()
     with pytest.raises(TypeError, match="async callable"):
         WebhookReceiver(TOKEN).add_handler("person_updated", "not callable")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("read_timeout", math.nan),  # nan passed `<= 0` and made the deadline meaningless
+        ("request_timeout", math.inf),
+        ("ack_timeout", -1.0),
+        ("ack_timeout", math.nan),
+        ("max_body_size", math.nan),
+        ("max_pending", 0),  # every delivery would be 503, silently, forever
+    ],
+)
+def test_construction_refuses_settings_that_never_or_always_answer(
+    option: str, value: float
+) -> None:
+    with pytest.raises(ConfigurationError, match=option):
+        WebhookReceiver(TOKEN, **{option: value})
 
 
 async def test_typed_handlers_see_their_own_event_class() -> None:
