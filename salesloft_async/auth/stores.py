@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from .._files import read_small
+from ..errors import ConfigurationError
 from .errors import TokenStoreError
 from .token import Token
 
@@ -119,6 +120,10 @@ class FileTokenStore:
     def __init__(self, path: str | os.PathLike[str], *, lock_timeout: float = 60.0):
         self.path = Path(path)
         self.lock_path = self.path.with_name(self.path.name + ".lock")
+        if not lock_timeout >= 0:  # nan would wait forever
+            raise ConfigurationError(
+                f"lock_timeout must be 0 or more seconds, got {lock_timeout!r}"
+            )
         self.lock_timeout = lock_timeout
         self._local = _OwnedLock()
         self._warned = False

@@ -14,6 +14,7 @@ is only ever replaced by a whole, compare-and-set write.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -52,8 +53,10 @@ class RedisTokenStore:
     ):
         if not key:
             raise ConfigurationError("RedisTokenStore needs a non-empty key")
-        if lock_ttl <= 0:
-            raise ConfigurationError("lock_ttl must be a positive number of seconds")
+        if not 0 < lock_ttl < math.inf or (lock_wait is not None and not lock_wait >= 0):
+            raise ConfigurationError(
+                "lock_ttl must be a positive number of seconds, lock_wait 0 or more (or None)"
+            )
         self.redis = connect(redis)
         self.key = key
         self.lock_key = f"{key}:lock"
