@@ -439,15 +439,16 @@ class Transport:
         finally:
             if not settled and self.budget is not None and reservation is not None:
                 self.budget.release(reservation)
-        log.debug(
-            "%s %s -> %d cost=%s remaining=%s %.1fms",
-            method,
-            path,
-            status,
-            headers.get(COST),
-            headers.get(REMAINING),
-            (self.clock() - began) * 1000,
-        )
+        if log.isEnabledFor(logging.DEBUG):  # its arguments would cost every request otherwise
+            log.debug(
+                "%s %s -> %d cost=%s remaining=%s %.1fms",
+                method,
+                path,
+                status,
+                headers.get(COST),
+                headers.get(REMAINING),
+                (self.clock() - began) * 1000,
+            )
         outcome = _classify(
             method,
             path,
