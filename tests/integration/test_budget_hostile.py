@@ -8,8 +8,9 @@ drives it (reserve, send, settle) so that only the budget's own wait is measured
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -23,6 +24,15 @@ from salesloft_async.redis import RedisBudget, budget_key
 from tests.redis_support import redis_or_skip
 
 WINDOW = 1.0
+
+
+@contextlib.asynccontextmanager
+async def serving(people: Callable[[web.Request], Awaitable[web.Response]]) -> AsyncIterator[str]:
+    """A loopback server whose /v2/people is `people`; its base URL."""
+    app = web.Application()
+    app.router.add_get("/v2/people", people)
+    async with TestServer(app, host="127.0.0.1") as server:
+        yield str(server.make_url("")).rstrip("/")
 
 
 @pytest.fixture
@@ -42,14 +52,8 @@ async def hostile() -> AsyncIterator[str]:
             )
         return web.json_response({"data": []}, headers={"x-ratelimit-endpoint-cost": "1", **silent})
 
-    app = web.Application()
-    app.router.add_get("/v2/people", people)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield str(server.make_url("")).rstrip("/")
-    finally:
-        await server.close()
+    async with serving(people) as url:
+        yield url
 
 
 async def call(http: aiohttp.ClientSession, url: str, budget: Any, who: str) -> float:
@@ -124,14 +128,8 @@ async def absurd_counts() -> AsyncIterator[str]:
         }
         return web.json_response({"data": []}, headers=headers)
 
-    app = web.Application()
-    app.router.add_get("/v2/people", people)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield str(server.make_url("")).rstrip("/")
-    finally:
-        await server.close()
+    async with serving(people) as url:
+        yield url
 
 
 @pytest.mark.parametrize("sign", ["", "-"])

@@ -19,6 +19,7 @@ import pytest
 from salesloft_async import __version__
 from salesloft_async.cli import main
 from salesloft_async.commands._common import CommandError
+from tests.fifo_support import fifo_at
 
 from .test_export_cli import refusing_server, sandbox_in_thread
 
@@ -261,15 +262,12 @@ def test_a_checkpoint_that_cannot_be_read_as_one_exits_2_untouched(
     out = tmp_path / "people.jsonl"
     out.write_bytes(b"x" * 3893)
     ckpt = tmp_path / "people.jsonl.ckpt"
-    if kind == "fifo":
-        os.mkfifo(ckpt)  # a plain read would wait for a writer forever
-    else:
-        ckpt.write_bytes(b"\xff\xfe" if kind == "binary" else b"[" * 100_000)
-    try:
+    with contextlib.ExitStack() as stack:
+        if kind == "fifo":
+            stack.enter_context(fifo_at(ckpt))
+        else:
+            ckpt.write_bytes(b"\xff\xfe" if kind == "binary" else b"[" * 100_000)
         assert main(["export", "people", *SMALL, "--out", str(out)]) == 2
-    finally:
-        with contextlib.suppress(OSError):  # frees a reader stuck in open(), if any
-            os.close(os.open(ckpt, os.O_WRONLY | os.O_NONBLOCK))
     err = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("sandbox")]
     expected = "not a regular file" if kind == "fifo" else "is not a checkpoint of"
     assert len(err) == 1 and expected in err[0] and "unexpected" not in err[0], err

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import stat
@@ -19,6 +18,7 @@ from salesloft_async.auth import (
     TokenStoreError,
 )
 from salesloft_async.auth.stores import MAX_TOKEN_FILE
+from tests.fifo_support import fifo_at
 
 OLD = Token("acc-old", "ref-old", expires_at=100.0, created_at=0.0)
 NEW = Token("acc-new", "ref-new", expires_at=200.0, created_at=100.0)
@@ -202,14 +202,8 @@ async def test_a_symlink_at_the_lock_path_is_refused_and_its_target_not_created(
 
 async def test_a_fifo_or_device_at_the_token_path_is_refused_not_waited_on(tmp_path: Path) -> None:
     fifo = tmp_path / "token.json"
-    os.mkfifo(fifo)
-    try:
-        # a plain open() waits for a writer forever; the bound makes a regression fail, not hang
-        with pytest.raises(TokenStoreError, match="not a regular file"):
-            await asyncio.wait_for(FileTokenStore(fifo).load(), 10)
-    finally:
-        with contextlib.suppress(OSError):  # frees a reader stuck in open(), if any
-            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    with fifo_at(fifo), pytest.raises(TokenStoreError, match="not a regular file"):
+        await asyncio.wait_for(FileTokenStore(fifo).load(), 10)
     device = tmp_path / "zero.json"
     device.symlink_to("/dev/zero")  # read to its end, it would take all memory
     with pytest.raises(TokenStoreError, match="not a regular file"):

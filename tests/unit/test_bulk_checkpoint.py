@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +13,7 @@ from salesloft_async.bulk import FileCheckpoint, MemoryCheckpoint, read_path
 from salesloft_async.bulk import checkpoint as checkpoint_module
 from salesloft_async.bulk.checkpoint import OutputCheckpoint, as_store, output_digest
 from salesloft_async.errors import ConfigurationError
+from tests.fifo_support import fifo_at
 
 from .test_bulk_keyset import FakeSource, people
 from .test_bulk_slices import FakeTransport
@@ -138,13 +137,8 @@ async def test_a_fifo_device_or_huge_file_as_checkpoint_is_refused_unread(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fifo = tmp_path / "fifo.ckpt"
-    os.mkfifo(fifo)
-    try:
-        with pytest.raises(ConfigurationError, match="not a regular file"):
-            await asyncio.wait_for(FileCheckpoint(fifo).load(), 10)
-    finally:
-        with contextlib.suppress(OSError):  # frees a reader stuck in open(), if any
-            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    with fifo_at(fifo), pytest.raises(ConfigurationError, match="not a regular file"):
+        await asyncio.wait_for(FileCheckpoint(fifo).load(), 10)
     device = tmp_path / "zero.ckpt"
     device.symlink_to("/dev/zero")
     with pytest.raises(ConfigurationError, match="not a regular file"):
