@@ -189,21 +189,15 @@ class OutputCheckpoint:
         self.file = FileCheckpoint(path)
         self.identity = dict(identity)
         self.offset = offset
-        self.written = 0  # bytes written by this run
         self._open = open_output
         self._out: IO[bytes] | None = None
         self._digest = digest if digest is not None else hashlib.sha256()
-
-    @property
-    def opened(self) -> bool:
-        return self._out is not None
 
     def write(self, data: bytes) -> None:
         out = self._output()
         out.write(data)
         self._digest.update(data)
         self.offset += len(data)
-        self.written += len(data)
 
     def close(self) -> None:
         if self._out is not None:
