@@ -21,6 +21,7 @@ from aiohttp.test_utils import TestServer
 from salesloft_async import SalesloftClient
 from salesloft_async.budget import CostBudget
 from salesloft_async.redis import RedisBudget, budget_key
+from salesloft_async.testing import ManualClock
 from tests.redis_support import redis_or_skip
 
 WINDOW = 1.0
@@ -105,12 +106,16 @@ async def test_a_hostile_retry_after_never_freezes_the_shared_budget(hostile: st
 async def test_a_429_without_date_or_retry_after_is_not_waited_out_through_the_client(
     hostile: str,
 ) -> None:
-    budget = CostBudget(600, 60.0)  # Salesloft's minute: a whole window would be 60 s
+    # Salesloft's minute: a whole window would be 60 s.  The budget's time is a manual clock, so
+    # its wait is measured exactly and costs no real second.
+    clock = ManualClock()
+    budget = CostBudget(600, 60.0, clock=clock, sleep=clock.sleep, wall_clock=clock)
     async with SalesloftClient(api_key="ak_test", base_url=hostile, budget=budget) as sl:
         async with asyncio.timeout(10):
             response = await sl.request("GET", "/v2/people", params={"client": "silent"})
     assert response.status == 200 and budget.stats.rate_limited == 1
     assert budget.stats.wait_time <= 1.5  # the probe backoff's 1 s
+    assert budget.stats.wait_time > 0  # and it did wait: a probe, not a retry at once
 
 
 HUGE = "1" + "0" * 400  # an integer; as a float (Lua's numbers, and Python's arithmetic) infinite
