@@ -26,7 +26,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 import attrs
@@ -84,6 +84,14 @@ def check_base_url(base_url: str) -> str:
         parts = urlsplit(base_url)
     except (TypeError, ValueError):
         raise ConfigurationError(f"base_url is not a URL: {base_url!r}") from None
+    if "@" in parts.netloc:
+        # aiohttp would refuse it beside our Authorization (a bare ValueError), and every message
+        # naming the URL would show the password
+        shown = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+        raise ConfigurationError(
+            f"base_url must not carry a user name or password ({shown} without them): the API"
+            " key or token is the credential"
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigurationError(f"base_url must be an http(s) URL with a host, got {base_url!r}")
     if parts.scheme == "http" and not _is_loopback(parts.hostname):

@@ -1,4 +1,5 @@
-"""A setting that is not a number in range (nan, inf, below the floor) is a ConfigurationError.
+"""A setting out of range (nan, inf, below the floor; a URL carrying a password) is a
+ConfigurationError.
 
 `nan` passes every `x <= 0` test, and `round(nan)` or `int(inf)` raise ValueError/OverflowError:
 each constructor says which setting is wrong instead, before anything runs.  Constructing a Redis
@@ -14,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from salesloft_async.auth import FileTokenStore
+from salesloft_async import SalesloftClient
+from salesloft_async.auth import FileTokenStore, OAuthApp
 from salesloft_async.budget import CostBudget
 from salesloft_async.errors import ConfigurationError
 from salesloft_async.redis import RedisBudget, RedisTokenStore
@@ -51,3 +53,18 @@ def test_file_token_store_lock_timeout(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="lock_timeout"):
         FileTokenStore(tmp_path / "t.json", lock_timeout=math.nan)  # would wait for ever
     FileTokenStore(tmp_path / "t.json", lock_timeout=math.inf)  # as asked
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://user:s3cret@api.example.com", "http://:s3cret@127.0.0.1:9/v2", "ftp://u:s3cret@h"],
+)
+def test_a_url_with_a_user_or_password_is_refused_without_showing_it(url: str) -> None:
+    # aiohttp refused it only at the first request, with a bare ValueError
+    for build in (
+        lambda: SalesloftClient("ak_x", base_url=url),
+        lambda: OAuthApp("i", "s", token_url=url),
+    ):
+        with pytest.raises(ConfigurationError, match="user name or password") as caught:
+            build()
+        assert "s3cret" not in str(caught.value)
