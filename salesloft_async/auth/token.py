@@ -46,6 +46,9 @@ class Token:
             created = float(oauth["created_at"]) if oauth.get("created_at") else received_at
             expires_in = oauth.get("expires_in")
             expires_at = created + float(expires_in) if expires_in is not None else None
+            if not _seconds_or_none(created) or not _seconds_or_none(expires_at):
+                # saved, an infinite time would be a token file no load accepts
+                raise ValueError("created_at or expires_in")
             refresh = oauth.get("refresh_token")
             scope = oauth.get("scope")
             return cls(
@@ -56,7 +59,7 @@ class Token:
                 scope=str(scope) if scope else None,
                 token_type=str(oauth.get("token_type") or "Bearer"),
             )
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, OverflowError):
             keys = sorted(str(k) for k in data) if isinstance(data, Mapping) else []
             raise ResponseDecodeError(
                 f"token endpoint answered without a usable token (fields: {keys})",
