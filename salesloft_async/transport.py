@@ -118,6 +118,9 @@ def _is_loopback(host: str) -> bool:
 def _check_request(method: str, path: str) -> str:
     """The method, upper-cased; `ConfigurationError` for anything that could break the request
     line or escape the path (a control character, a ``.`` or ``..`` segment)."""
+    if not isinstance(method, str) or not isinstance(path, str):
+        kinds = f"{type(method).__name__} and {type(path).__name__}"
+        raise ConfigurationError(f"method and path must be strings, got {kinds}")
     method = method.upper()
     if not _METHOD.fullmatch(method):
         raise ConfigurationError(f"method must be a word like GET or POST, got {method!r}")

@@ -408,6 +408,15 @@ async def test_a_bad_method_is_a_configuration_error(client: SalesloftClient) ->
         await client.request("GE T", "/v2/people")
 
 
+@pytest.mark.parametrize(("method", "path"), [("GET", 5), (None, "/v2/people"), ("GET", None)])
+async def test_a_method_or_path_that_is_no_string_is_a_configuration_error(
+    client: SalesloftClient, state: Hostile, method: object, path: object
+) -> None:
+    with pytest.raises(ConfigurationError, match="must be strings"):  # once: AttributeError
+        await client.request(method, path)  # type: ignore[arg-type]
+    assert sum(state.hits.values()) == 0
+
+
 async def _raw_server(answer: bytes) -> tuple[asyncio.Server, str]:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.read(65536)
