@@ -31,7 +31,8 @@ from .store import Collection
 
 __all__ = ["Delivery", "LinkSwapReply", "WebhookDispatcher", "sign"]
 
-#: A link_swap answer maps the links of one email: 1 MiB is far beyond any honest one.
+#: A link_swap answer maps the links of one email, any other answer is read only to be done with:
+#: 1 MiB is far beyond any honest one.
 MAX_ANSWER = 1024 * 1024
 
 
@@ -154,7 +155,9 @@ class WebhookDispatcher:
                 session = self._get_session()
                 async with session.post(sub["callback_url"], data=body, headers=headers) as resp:
                     status = resp.status
-                    await resp.read()
+                    await read_body(resp, MAX_ANSWER, method="POST", path="webhook")
+            except ResponseTooLargeError:
+                pass  # the status is the answer: an endless body after it is not read
             except (aiohttp.ClientError, TimeoutError, OSError, ValueError):
                 status = None
             ok = status is not None and 200 <= status < 300

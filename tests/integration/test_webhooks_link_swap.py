@@ -115,3 +115,26 @@ async def test_a_deep_or_endless_answer_is_refused_with_a_reason(
     problems = sorted(r.problem or "" for r in replies)
     assert problems == ["the answer is longer than 1048576 bytes", "the answer is not JSON"]
     assert all(r.links == {} for r in replies)
+
+
+async def test_an_endless_answer_to_a_delivery_is_not_read_to_its_end(
+    sandbox: tuple[Sandbox, SalesloftClient],
+) -> None:
+    sb, sl = sandbox
+
+    async def endless(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(status=200)
+        await response.prepare(request)
+        while True:  # until the sandbox hangs up
+            await response.write(b" " * 65536)
+
+    app = web.Application()
+    app.router.add_post("/endless", endless)
+    async with serving(app) as base:
+        await subscribe(sl, f"{base}/endless", ["person_created"])
+        await sl.request("POST", "/v2/people", json={"email_address": "ada@example.com"})
+        async with asyncio.timeout(20):  # once: read until the sandbox's delivery timeout
+            await sb.webhooks.drain()
+    assert [(d.event_type, d.status, d.ok) for d in sb.webhooks.deliveries] == [
+        ("person_created", 200, True)
+    ]
