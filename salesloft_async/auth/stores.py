@@ -14,14 +14,13 @@ import errno
 import fcntl
 import logging
 import os
-import tempfile
 import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from .._files import read_small
+from .._files import read_small, replace_atomically
 from ..errors import ConfigurationError
 from .errors import TokenStoreError
 from .token import Token
@@ -225,17 +224,7 @@ class FileTokenStore:
         directory = self.path.parent
         directory.mkdir(parents=True, exist_ok=True)
         self._remove_stale_temps()
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as f:  # mkstemp already created it 0600
-                f.write(token.to_json().encode())
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        replace_atomically(self.path, token.to_json().encode(), fsync=True)  # written 0600
         dir_fd = os.open(directory, os.O_RDONLY)
         try:
             os.fsync(dir_fd)

@@ -13,12 +13,11 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any, Protocol, runtime_checkable
 
-from .._files import read_small
+from .._files import read_small, replace_atomically
 from ..bodies import loads
 from ..errors import ConfigurationError
 
@@ -105,20 +104,8 @@ class FileCheckpoint:
         return data
 
     def _write(self, text: str) -> None:
-        directory = self.path.parent
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                if self.fsync:
-                    handle.flush()
-                    os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        replace_atomically(self.path, text.encode("utf-8"), fsync=self.fsync)
 
     def delete(self) -> None:
         with contextlib.suppress(FileNotFoundError):
