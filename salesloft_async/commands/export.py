@@ -178,6 +178,12 @@ class ExportOptions:
                 encode_value(f"--{name}", value)  # in range once in UTC, as it will be sent
         if self.since is not None and self.until is not None and self.since >= self.until:
             raise ConfigurationError("--since must be earlier than --until")
+        if self.checkpoint_path.resolve() == self.out.resolve():
+            # each save would replace the records written so far with the checkpoint
+            raise ConfigurationError(
+                f"--checkpoint {self.checkpoint_path} is the --out file; give it another name"
+                " (by default OUT.ckpt)"
+            )
         if self.concurrency < 1:
             raise ConfigurationError("--concurrency must be at least 1")
         if not 0 <= self.reserve_share < 1:

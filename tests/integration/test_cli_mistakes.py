@@ -138,6 +138,9 @@ def test_usage_mistakes_exit_2_before_anything_starts(
     assert code == 2 and "'peeple' is not a list resource; choose one of: account_stages" in err
     code, err = main_says(capsys, "export", "people", *SMALL, "--since", "2026-01-01", "--out", out)
     assert code == 2 and "--since must be timezone-aware" in err
+    same = ["--out", out, "--checkpoint", str(Path(out).parent / "." / Path(out).name)]
+    code, err = main_says(capsys, "export", "people", *SMALL, *same)  # once: the records lost
+    assert code == 2 and "is the --out file; give it another name" in err
     early = "0001-01-01T00:00:00+14:00"  # year 0 in UTC: once an OverflowError, exit 1
     code, err = main_says(capsys, "export", "people", *SMALL, "--since", early, "--out", out)
     assert code == 2 and "--since: " + early + " is outside the years 1-9999" in err
