@@ -32,7 +32,8 @@ Status codes, and why:
 
 * 413 body over `max_body_size`; 408 body too slow; 401 missing/bad signature or no token for the
   event type (no handler runs); 400 a signed body that is not JSON or not the record its type
-  promises, or no ``x-salesloft-event`` header; 503 while closing, when `max_pending` handler runs
+  promises, or no ``x-salesloft-event`` header or one that is no event type name (lower-case
+  letters, digits and ``_``, at most 64); 503 while closing, when `max_pending` handler runs
   are already in flight, or when the token source or claim store failed or was too slow (Salesloft
   will retry later); 409 the same delivery is being handled right now.
 * 204 handled, already handled, or no handler registered for the type (nothing to do, so no reason
@@ -57,6 +58,7 @@ import asyncio
 import inspect
 import logging
 import math
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -89,6 +91,10 @@ TokenSource = str | Mapping[str, Tokens] | TokenLookup
 ErrorCallback = Callable[[Event[Any], BaseException], Any]
 
 DEFAULT_MAX_BODY = 1024 * 1024
+
+#: What an event type looks like (``person_updated``): the header is not signed, so anything else
+#: is refused before it can name a claim or reach a log line.
+_EVENT_TYPE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
 
 @attrs.frozen
@@ -258,6 +264,10 @@ class WebhookReceiver:
             return Outcome(401, "webhook signature header is missing")
         if not event_type:
             return Outcome(400, f"{EVENT_HEADER} header is missing")
+        if not _EVENT_TYPE.fullmatch(event_type):
+            # unsigned, and part of a claim's key: a long one would make each claim that long
+            log.warning("webhook refused: %s is not an event type name", EVENT_HEADER)
+            return Outcome(400, f"{EVENT_HEADER} is not an event type name")
         try:
             async with asyncio.timeout_at(deadline):
                 tokens = await self._tokens_for(event_type, path)

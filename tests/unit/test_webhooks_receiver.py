@@ -20,6 +20,7 @@ from salesloft_async.webhooks import (
     WebhookReceiver,
     compute_signature,
 )
+from salesloft_async.webhooks.claims import MemoryClaimStore
 
 TOKEN = "cb-token-for-tests"
 PERSON = json.dumps({"id": 42, "first_name": "Ada"}).encode()
@@ -506,6 +507,23 @@ async def test_a_shared_token_is_warned_about(caplog: pytest.LogCaptureFixture) 
         assert "one token for several event types" not in caplog.text
         WebhookReceiver("shared")
         assert "one token for several event types" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "event_type", ["x" * 8000, "Person_Updated", "person updated", "person_updated\n", "ü"]
+)
+async def test_a_header_that_is_no_event_type_name_is_400_and_claims_nothing(
+    event_type: str,
+) -> None:
+    """With one shared token and a "*" handler, any header passes the signature check: an
+    8 KB one would make each claim 8 KB, past the memory bound the claim store documents."""
+    receiver = WebhookReceiver(TOKEN)
+    seen = Recorder()
+    receiver.on("*")(seen)
+    assert await deliver(receiver, event_type=event_type) == 400
+    assert seen.events == []
+    assert isinstance(receiver.claims, MemoryClaimStore) and len(receiver.claims) == 0
+    assert await deliver(receiver, event_type="person_updated") == 204  # a name still passes
 
 
 LINKS = ["http://old-1.example/a", "http://old-2.example/b"]
