@@ -167,3 +167,5 @@ def test_the_command_in_the_docstring_runs_as_written(tmp_path: Path) -> None:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+            if proc.stderr is not None:
+                proc.stderr.close()
