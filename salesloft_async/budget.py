@@ -246,9 +246,9 @@ class CostBudget:
         learn: bool = True,
         max_pause: float | None = None,
     ) -> None:
-        if limit < 1:
+        if not 1 <= limit < math.inf:  # nan and inf cannot be counted down
             raise ConfigurationError(f"limit must be at least 1, got {limit!r}")
-        if not window > 0:
+        if not 0 < window < math.inf:
             raise ConfigurationError(f"window must be positive, got {window!r}")
         if not 0.0 <= reserve_share < 1.0:
             raise ConfigurationError(f"reserve_share must be in [0, 1), got {reserve_share!r}")

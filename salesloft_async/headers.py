@@ -19,6 +19,7 @@ from collections.abc import Mapping
 
 __all__ = [
     "COST",
+    "MAX_INT_HEADER",
     "MAX_RETRY_AFTER",
     "REMAINING",
     "date_header",
@@ -29,6 +30,10 @@ __all__ = [
 
 COST = "x-ratelimit-endpoint-cost"
 REMAINING = "x-ratelimit-remaining-minute"
+
+#: The largest count a header may carry: what a double (a Lua number in the Redis budget's
+#: scripts, a float in the in-process one) holds exactly.  Salesloft's counts are in the hundreds.
+MAX_INT_HEADER = 2**53 - 1
 
 #: A ``Retry-After`` longer than a day is not advice but a fault (a proxy's misconfiguration, a
 #: year-9999 date): it is ignored as if absent.  Shorter values are capped again by whoever waits.
@@ -46,14 +51,16 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
 
 
 def int_header(headers: Mapping[str, str], name: str) -> int | None:
-    """An integer header, or None when it is absent or not an integer."""
+    """An integer header, or None when it is absent, not an integer, or beyond `MAX_INT_HEADER`
+    either way (a count no server means, which as a float is infinite)."""
     raw = header(headers, name)
     if raw is None:
         return None
     try:
-        return int(raw.strip())
+        value = int(raw.strip())
     except ValueError:
         return None
+    return value if -MAX_INT_HEADER <= value <= MAX_INT_HEADER else None
 
 
 def date_header(headers: Mapping[str, str]) -> float | None:

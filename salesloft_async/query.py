@@ -34,7 +34,12 @@ def encode_value(name: str, value: Any) -> str:
                 f"{name}: naive datetime {value.isoformat()}; pass a timezone-aware datetime"
                 " (e.g. datetime.now(UTC)) so the filter means the instant you intend"
             )
-        return value.astimezone(UTC).isoformat(timespec="microseconds")
+        try:
+            return value.astimezone(UTC).isoformat(timespec="microseconds")
+        except OverflowError:  # year 1 east of UTC, year 9999 west of it
+            raise ConfigurationError(
+                f"{name}: {value.isoformat()} is outside the years 1-9999 once in UTC"
+            ) from None
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, enum.Enum):

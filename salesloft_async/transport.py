@@ -26,7 +26,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 import attrs
@@ -84,6 +84,14 @@ def check_base_url(base_url: str) -> str:
         parts = urlsplit(base_url)
     except (TypeError, ValueError):
         raise ConfigurationError(f"base_url is not a URL: {base_url!r}") from None
+    if "@" in parts.netloc:
+        # aiohttp would refuse it beside our Authorization (a bare ValueError), and every message
+        # naming the URL would show the password
+        shown = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+        raise ConfigurationError(
+            f"base_url must not carry a user name or password ({shown} without them): the API"
+            " key or token is the credential"
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigurationError(f"base_url must be an http(s) URL with a host, got {base_url!r}")
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
@@ -110,6 +118,9 @@ def _is_loopback(host: str) -> bool:
 def _check_request(method: str, path: str) -> str:
     """The method, upper-cased; `ConfigurationError` for anything that could break the request
     line or escape the path (a control character, a ``.`` or ``..`` segment)."""
+    if not isinstance(method, str) or not isinstance(path, str):
+        kinds = f"{type(method).__name__} and {type(path).__name__}"
+        raise ConfigurationError(f"method and path must be strings, got {kinds}")
     method = method.upper()
     if not _METHOD.fullmatch(method):
         raise ConfigurationError(f"method must be a word like GET or POST, got {method!r}")
@@ -439,15 +450,16 @@ class Transport:
         finally:
             if not settled and self.budget is not None and reservation is not None:
                 self.budget.release(reservation)
-        log.debug(
-            "%s %s -> %d cost=%s remaining=%s %.1fms",
-            method,
-            path,
-            status,
-            headers.get(COST),
-            headers.get(REMAINING),
-            (self.clock() - began) * 1000,
-        )
+        if log.isEnabledFor(logging.DEBUG):  # its arguments would cost every request otherwise
+            log.debug(
+                "%s %s -> %d cost=%s remaining=%s %.1fms",
+                method,
+                path,
+                status,
+                headers.get(COST),
+                headers.get(REMAINING),
+                (self.clock() - began) * 1000,
+            )
         outcome = _classify(
             method,
             path,

@@ -14,19 +14,23 @@ import errno
 import fcntl
 import logging
 import os
-import tempfile
 import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from .._files import read_small, replace_atomically
+from ..errors import ConfigurationError
 from .errors import TokenStoreError
 from .token import Token
 
 __all__ = ["FileTokenStore", "MemoryTokenStore", "TokenStore"]
 
 log = logging.getLogger("salesloft_async.auth")
+
+#: A saved token is a few hundred bytes; a longer file is not one (nor is a FIFO or a device).
+MAX_TOKEN_FILE = 64 * 1024
 
 
 @runtime_checkable
@@ -107,7 +111,9 @@ class FileTokenStore:
 
     A token file that group or others may read is loaded with one WARNING (its token lets anyone
     who reads it act as the user).  The lock file is never opened through a symbolic link: a
-    link planted at `<path>.lock` could make the lock create or truncate its target.
+    link planted at `<path>.lock` could make the lock create or truncate its target.  Only a
+    regular file of at most `MAX_TOKEN_FILE` bytes is read: a FIFO or a device put at `path` is
+    refused (`TokenStoreError`) rather than waited on or read without end.
 
     :param path: the token file (its directory is created on the first save).
     :param lock_timeout: seconds `lock()` waits for another holder before TokenStoreError.
@@ -116,6 +122,10 @@ class FileTokenStore:
     def __init__(self, path: str | os.PathLike[str], *, lock_timeout: float = 60.0):
         self.path = Path(path)
         self.lock_path = self.path.with_name(self.path.name + ".lock")
+        if not lock_timeout >= 0:  # nan would wait forever
+            raise ConfigurationError(
+                f"lock_timeout must be 0 or more seconds, got {lock_timeout!r}"
+            )
         self.lock_timeout = lock_timeout
         self._local = _OwnedLock()
         self._warned = False
@@ -182,9 +192,7 @@ class FileTokenStore:
 
     def _read(self) -> Token | None:
         try:
-            with self.path.open("rb") as f:
-                mode = os.fstat(f.fileno()).st_mode
-                text = f.read()
+            text, mode = read_small(self.path, MAX_TOKEN_FILE)
         except FileNotFoundError:
             return None
         except OSError as exc:
@@ -219,17 +227,7 @@ class FileTokenStore:
         directory = self.path.parent
         directory.mkdir(parents=True, exist_ok=True)
         self._remove_stale_temps()
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as f:  # mkstemp already created it 0600
-                f.write(token.to_json().encode())
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        replace_atomically(self.path, token.to_json().encode(), fsync=True)  # written 0600
         dir_fd = os.open(directory, os.O_RDONLY)
         try:
             os.fsync(dir_fd)

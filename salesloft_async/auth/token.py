@@ -57,6 +57,9 @@ class Token:
             created = float(oauth["created_at"]) if oauth.get("created_at") else received_at
             expires_in = oauth.get("expires_in")
             expires_at = created + float(expires_in) if expires_in is not None else None
+            if not _seconds_or_none(created) or not _seconds_or_none(expires_at):
+                # saved, an infinite time would be a token file no load accepts
+                raise ValueError("created_at or expires_in")
             refresh = oauth.get("refresh_token")
             scope = oauth.get("scope")
             return cls(
@@ -67,7 +70,7 @@ class Token:
                 scope=str(scope) if scope else None,
                 token_type=str(oauth.get("token_type") or "Bearer"),
             )
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, OverflowError):
             keys = sorted(str(k) for k in data) if isinstance(data, Mapping) else []
             raise ResponseDecodeError(
                 f"token endpoint answered without a usable token (fields: {keys})",
@@ -166,10 +169,16 @@ def _text_or_none(value: object) -> bool:
 
 
 def _seconds_or_none(value: object) -> bool:
-    """Epoch seconds: a finite JSON number (true/false are not numbers here)."""
+    """Epoch seconds: a finite JSON number (true/false are not numbers here).  An integer too
+    large for a float (``1`` and 400 zeros) is no time either, not an `OverflowError`."""
     if value is None:
         return True
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 #: What each stored field may hold: a check, and how to say what it should be.
@@ -189,8 +198,8 @@ def _kind(value: object) -> str:
         return "null"
     if isinstance(value, bool):
         return "a boolean"
-    if isinstance(value, float) and not math.isfinite(value):
-        return "a number that is not finite"
+    if isinstance(value, int | float) and not _seconds_or_none(value):
+        return "a number that is not finite or too large"
     if isinstance(value, int | float):
         return "a number"
     if isinstance(value, str):

@@ -13,11 +13,12 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any, Protocol, runtime_checkable
 
+from .._files import read_small, replace_atomically
+from ..bodies import loads
 from ..errors import ConfigurationError
 
 __all__ = [
@@ -27,7 +28,12 @@ __all__ = [
     "OutputCheckpoint",
     "as_store",
     "output_digest",
+    "read_checkpoint_bytes",
 ]
+
+#: A checkpoint holds a cursor and at most the ids of records that share one timestamp: a few
+#: kilobytes, or megabytes after a mass update; 64 MiB is far beyond any that a read saves.
+MAX_CHECKPOINT_SIZE = 64 * 1024 * 1024
 
 
 @runtime_checkable
@@ -86,12 +92,17 @@ class FileCheckpoint:
 
     def _load(self) -> dict[str, Any] | None:
         try:
-            text = self.path.read_text(encoding="utf-8")
+            raw = read_checkpoint_bytes(self.path)
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot read checkpoint {self.path}: {exc.strerror}; point checkpoint= at the"
+                " file a read saved, or delete it to start over"
+            ) from None
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError:
+            data = loads(raw)  # not UTF-8 and nested too deeply are ValueErrors too
+        except ValueError:
             raise ConfigurationError(
                 f"checkpoint {self.path} is not valid JSON; delete it to start over"
             ) from None
@@ -100,24 +111,18 @@ class FileCheckpoint:
         return data
 
     def _write(self, text: str) -> None:
-        directory = self.path.parent
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                if self.fsync:
-                    handle.flush()
-                    os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        replace_atomically(self.path, text.encode("utf-8"), fsync=self.fsync)
 
     def delete(self) -> None:
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
+
+
+def read_checkpoint_bytes(path: str | os.PathLike[str]) -> bytes:
+    """A checkpoint file's bytes, refused (`OSError`) when it is no regular file or is over
+    `MAX_CHECKPOINT_SIZE`: a FIFO or a device named by mistake must not hang or flood the read."""
+    return read_small(path, MAX_CHECKPOINT_SIZE)[0]
 
 
 def as_store(checkpoint: str | os.PathLike[str] | CheckpointStore | None) -> CheckpointStore | None:
@@ -178,21 +183,15 @@ class OutputCheckpoint:
         self.file = FileCheckpoint(path)
         self.identity = dict(identity)
         self.offset = offset
-        self.written = 0  # bytes written by this run
         self._open = open_output
         self._out: IO[bytes] | None = None
         self._digest = digest if digest is not None else hashlib.sha256()
-
-    @property
-    def opened(self) -> bool:
-        return self._out is not None
 
     def write(self, data: bytes) -> None:
         out = self._output()
         out.write(data)
         self._digest.update(data)
         self.offset += len(data)
-        self.written += len(data)
 
     def close(self) -> None:
         if self._out is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import time
 from collections.abc import Mapping
@@ -50,8 +51,10 @@ class SandboxDemo:
 
 
 def _check_positive(instance: Any, attribute: attrs.Attribute[Any], value: float) -> None:
-    if value <= 0:
-        raise ConfigurationError(f"--{attribute.name.replace('_', '-')} must be positive")
+    if not (math.isfinite(value) and value > 0):  # nan and inf pass a plain `<= 0` test
+        raise ConfigurationError(
+            f"--{attribute.name.replace('_', '-')} must be positive and finite"
+        )
 
 
 def check_connection(c: ConnectionOptions) -> None:
@@ -161,13 +164,14 @@ def connection_from_args(
     env = os.environ if env is None else env
     sandbox = None
     if args.sandbox:
-        if args.sandbox_people < 0 or args.sandbox_budget < 1 or args.sandbox_window <= 0:
+        window = args.sandbox_window
+        if args.sandbox_people < 0 or args.sandbox_budget < 1 or not 0 < window < math.inf:
             raise ConfigurationError(
                 "--sandbox-people must be at least 0, --sandbox-budget and --sandbox-window"
-                " positive"
+                " positive (and finite)"
             )
-        if args.sandbox_latency < 0:
-            raise ConfigurationError("--sandbox-latency must not be negative")
+        if not 0 <= args.sandbox_latency < math.inf:
+            raise ConfigurationError("--sandbox-latency must not be negative (nor infinite)")
         sandbox = SandboxDemo(
             args.sandbox_people, args.sandbox_budget, args.sandbox_window, args.sandbox_latency
         )

@@ -9,12 +9,12 @@ that is not the one the checkpoint was written with.  Refusing leaves both files
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from ..bulk.checkpoint import output_digest
+from ..bodies import loads
+from ..bulk.checkpoint import output_digest, read_checkpoint_bytes
 from ._common import CommandError, os_error
 
 __all__ = ["check_output", "compare", "output_opener", "read_checkpoint", "verify_output"]
@@ -23,7 +23,7 @@ __all__ = ["check_output", "compare", "output_opener", "read_checkpoint", "verif
 def read_checkpoint(ckpt: Path) -> dict[str, Any] | None:
     """The saved export checkpoint, None when there is none; refuses anything else untouched."""
     try:
-        text = ckpt.read_text(encoding="utf-8")
+        raw = read_checkpoint_bytes(ckpt)
     except FileNotFoundError:
         return None
     except IsADirectoryError:
@@ -31,9 +31,9 @@ def read_checkpoint(ckpt: Path) -> dict[str, Any] | None:
             f"checkpoint {ckpt} is a directory; name a file with --checkpoint"
         ) from None
     except OSError as exc:
-        raise os_error(exc, "read checkpoint", "check its permissions") from None
+        raise os_error(exc, "read checkpoint", "check it, or give another --checkpoint") from None
     try:
-        saved = json.loads(text)
+        saved = loads(raw)  # not UTF-8 and nested too deeply are ValueErrors too
     except ValueError:
         saved = None
     output = saved.get("output") if isinstance(saved, dict) else None

@@ -39,6 +39,7 @@ from ..bulk import BulkRead
 from ..bulk.checkpoint import OutputCheckpoint
 from ..client import DEFAULT_BASE_URL, SalesloftClient
 from ..errors import ConfigurationError
+from ..query import encode_value
 from ..resources import ListResource, Resources
 from ._common import EXIT_FAILED, EXIT_OK, CommandError, os_error
 from ._connect import (
@@ -131,8 +132,16 @@ class ExportOptions(ConnectionOptions):
                     f"--{name} must be timezone-aware (e.g. 2026-01-01T00:00:00Z): a guessed"
                     " time zone would shift the range"
                 )
+            if value is not None:
+                encode_value(f"--{name}", value)  # in range once in UTC, as it will be sent
         if self.since is not None and self.until is not None and self.since >= self.until:
             raise ConfigurationError("--since must be earlier than --until")
+        if self.checkpoint_path.resolve() == self.out.resolve():
+            # each save would replace the records written so far with the checkpoint
+            raise ConfigurationError(
+                f"--checkpoint {self.checkpoint_path} is the --out file; give it another name"
+                " (by default OUT.ckpt)"
+            )
         if self.concurrency < 1:
             raise ConfigurationError("--concurrency must be at least 1")
         check_connection(self)

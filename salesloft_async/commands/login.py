@@ -194,6 +194,8 @@ async def login_flow(
 def run(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise CommandError(f"--port must be between 0 and 65535, got {args.port}")
+    if not args.timeout > 0:  # nan too: it would neither wait nor give up
+        raise CommandError(f"--timeout must be a positive number of seconds, got {args.timeout}")
     client_id, secret = client_credentials(args)
     app = build_app(
         client_id,

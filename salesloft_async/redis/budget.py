@@ -256,7 +256,7 @@ class RedisBudget:
     ):
         if not key:
             raise ConfigurationError("RedisBudget needs a non-empty key")
-        if limit < 1 or window <= 0:
+        if not (1 <= limit < math.inf and 0 < window < math.inf):  # nan and inf too
             raise ConfigurationError("limit must be >= 1 and window > 0")
         if not 0 <= reserve_share < 1:
             raise ConfigurationError("reserve_share must be a share of the limit in [0, 1)")

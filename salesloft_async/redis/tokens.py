@@ -14,6 +14,7 @@ is only ever replaced by a whole, compare-and-set write.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -56,8 +57,10 @@ class RedisTokenStore:
     ):
         if not key:
             raise ConfigurationError("RedisTokenStore needs a non-empty key")
-        if lock_ttl <= 0:
-            raise ConfigurationError("lock_ttl must be a positive number of seconds")
+        if not 0 < lock_ttl < math.inf or (lock_wait is not None and not lock_wait >= 0):
+            raise ConfigurationError(
+                "lock_ttl must be a positive number of seconds, lock_wait 0 or more (or None)"
+            )
         self.redis = connect(redis)
         self.key = key
         self.lock_key = f"{key}:lock"
@@ -78,16 +81,20 @@ class RedisTokenStore:
             raise self._down("read", exc) from None
         except self._refused as exc:
             raise await self._taken(exc) from None
-        value = text(raw)
-        if value is None:
+        except UnicodeDecodeError:  # a client that decodes replies met bytes that are no text
+            raise self._not_a_token("not UTF-8") from None
+        if raw is None:
             return None
         try:
-            return Token.from_json(value)
+            return Token.from_json(raw)  # bytes or str, whether the client decodes or not
         except ValueError as exc:
-            raise TokenStoreError(
-                f"Redis key {self.key!r} does not hold a saved token ({exc}); delete it"
-                " (redis-cli DEL) and log in again"
-            ) from None
+            raise self._not_a_token(str(exc)) from None
+
+    def _not_a_token(self, why: str) -> TokenStoreError:
+        return TokenStoreError(
+            f"Redis key {self.key!r} does not hold a saved token ({why}); delete it"
+            " (redis-cli DEL) and log in again"
+        )
 
     async def save(self, token: Token, *, expected: str | None) -> bool:
         try:

@@ -8,7 +8,8 @@ and `close()` cancels whatever is still retrying when the sandbox stops.
 ``link_swap`` is a question, not a notice: `link_swap(links)` POSTs the email's links to every
 ``link_swap`` subscription, waits for each answer as Salesloft does, checks it is
 ``{"links": {old: new}}`` about the links offered, and records what came back (`link_swaps`).
-An answer that fails the check keeps the original links, and is not retried.
+An answer that fails the check keeps the original links, and is not retried; it is read to
+`MAX_ANSWER` bytes and no further, so a receiver under test cannot flood the sandbox.
 """
 
 from __future__ import annotations
@@ -24,9 +25,15 @@ from typing import Any
 
 import aiohttp
 
+from ..bodies import loads, read_body
+from ..errors import ResponseTooLargeError
 from .store import Collection
 
 __all__ = ["Delivery", "LinkSwapReply", "WebhookDispatcher", "sign"]
+
+#: A link_swap answer maps the links of one email, any other answer is read only to be done with:
+#: 1 MiB is far beyond any honest one.
+MAX_ANSWER = 1024 * 1024
 
 
 def sign(body: bytes, callback_token: str) -> str:
@@ -128,15 +135,17 @@ class WebhookDispatcher:
             headers = _headers(sub, "link_swap", body)
             async with session.post(sub["callback_url"], data=body, headers=headers) as resp:
                 status = resp.status
-                answer = await resp.read()
+                answer = await read_body(resp, MAX_ANSWER, method="POST", path="link_swap")
         except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
             return LinkSwapReply(sub["id"], status, {}, f"no answer: {type(exc).__name__}")
-        problem = _check_links(status, answer, offered)
-        if problem is not None:
+        except ResponseTooLargeError:
+            answer = None
+        links = _read_links(status, answer, offered)
+        if isinstance(links, str):
             self.counters["webhook:link_swap_refused"] += 1
-            return LinkSwapReply(sub["id"], status, {}, problem)
+            return LinkSwapReply(sub["id"], status, {}, links)
         self.counters["webhook:link_swap_answered"] += 1
-        return LinkSwapReply(sub["id"], status, json.loads(answer)["links"])
+        return LinkSwapReply(sub["id"], status, links)
 
     async def _deliver(self, sub: dict[str, Any], event_type: str, body: bytes) -> None:
         headers = _headers(sub, event_type, body)
@@ -146,7 +155,9 @@ class WebhookDispatcher:
                 session = self._get_session()
                 async with session.post(sub["callback_url"], data=body, headers=headers) as resp:
                     status = resp.status
-                    await resp.read()
+                    await read_body(resp, MAX_ANSWER, method="POST", path="webhook")
+            except ResponseTooLargeError:
+                pass  # the status is the answer: an endless body after it is not read
             except (aiohttp.ClientError, TimeoutError, OSError, ValueError):
                 status = None
             ok = status is not None and 200 <= status < 300
@@ -191,12 +202,17 @@ def _headers(sub: dict[str, Any], event_type: str, body: bytes) -> dict[str, str
     }
 
 
-def _check_links(status: int, answer: bytes, offered: set[str]) -> str | None:
-    """Why a link_swap answer cannot be used, or None when it is ``{"links": {old: new}}``."""
+def _read_links(
+    status: int | None, answer: bytes | None, offered: set[str]
+) -> dict[str, str] | str:
+    """The ``{old: new}`` map of a link_swap answer, or why it cannot be used (a str); `answer`
+    is None when it was longer than `MAX_ANSWER`."""
     if status != 200:
         return f"status {status}"
+    if answer is None:
+        return f"the answer is longer than {MAX_ANSWER} bytes"
     try:
-        data = json.loads(answer)
+        data = loads(answer)  # nested too deeply is a ValueError too
     except ValueError:
         return "the answer is not JSON"
     links = data.get("links") if isinstance(data, dict) else None
@@ -207,4 +223,4 @@ def _check_links(status: int, answer: bytes, offered: set[str]) -> str | None:
             return f"the answer swaps a link that was not offered: {old[:80]!r}"
         if not isinstance(new, str) or not new.startswith(("http://", "https://")):
             return f"the answer's new link for {old[:80]!r} is not an http(s) URL"
-    return None
+    return links

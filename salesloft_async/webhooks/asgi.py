@@ -9,6 +9,7 @@ it is the top-level app.  Frameworks that hand you a request object instead can 
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -39,11 +40,10 @@ def asgi_app(receiver: WebhookReceiver) -> ASGIApp:
             return
         read_by, answer_by = receiver.deadlines()
         headers = _headers(scope)
-        declared = headers.get("content-length", "")
         client = scope.get("client")
         body = await read_body(
             _chunks(receive),
-            declared=int(declared) if declared.isdigit() else None,
+            declared=_content_length(headers.get("content-length", "")),
             limit=receiver.max_body_size,
             deadline=read_by,
             peer=client[0] if client else None,
@@ -71,6 +71,14 @@ def _headers(scope: Scope) -> dict[str, str]:
     for name, value in scope.get("headers", ()):
         out.setdefault(bytes(name).decode("latin-1").lower(), bytes(value).decode("latin-1"))
     return out
+
+
+def _content_length(value: str) -> int | None:
+    """The declared length, None when it is no decimal number (``str.isdigit`` also says yes to
+    ``"\xb2"``, and ``int`` refuses more than 4,300 digits: either would be a ValueError)."""
+    if not (value.isascii() and value.isdigit()):
+        return None
+    return int(value) if len(value) <= 18 else sys.maxsize
 
 
 async def _chunks(receive: Receive) -> AsyncIterator[bytes]:

@@ -24,6 +24,7 @@ Two stores, one `ClaimStore` protocol:
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -87,9 +88,9 @@ class MemoryClaimStore:
         ttl: float = DEFAULT_TTL,
         clock: Callable[[], float] = time.monotonic,
     ):
-        if max_entries <= 0:
+        if not 0 < max_entries < math.inf:  # `not <` refuses nan too
             raise ConfigurationError("max_entries must be positive (use claims=None to keep none)")
-        if ttl <= 0:
+        if not 0 < ttl < math.inf:
             raise ConfigurationError("ttl must be a positive number of seconds")
         self.max_entries = max_entries
         self.ttl = ttl
@@ -140,7 +141,7 @@ class RedisClaimStore:
     ):
         from ..redis._compat import connect  # the redis extra, imported only when used
 
-        if ttl <= 0 or lease <= 0:
+        if not (0 < ttl < math.inf and 0 < lease < math.inf):  # nan and inf cannot round
             raise ConfigurationError("ttl and lease must be positive numbers of seconds")
         self.redis = connect(redis)
         self.prefix = prefix
@@ -156,14 +157,10 @@ class RedisClaimStore:
         )
         if previous is None:
             return "claimed"
-        return "done" if _text(previous) == "done" else "running"
+        return "done" if previous in ("done", b"done") else "running"  # decoded or not
 
     async def finish(self, key: str) -> None:
         await self.redis.set(self.prefix + key, "done", px=self.ttl_ms)
 
     async def release(self, key: str) -> None:
         await self.redis.delete(self.prefix + key)
-
-
-def _text(value: object) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)

@@ -11,12 +11,12 @@ JSON, so that a new event type never breaks a receiver.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any, ClassVar, Generic, TypeVar
 
 import attrs
 
+from ..bodies import loads
 from ..errors import WebhookPayloadError
 from ..models import (
     Account,
@@ -335,7 +335,7 @@ def _load(body: bytes | str | Mapping[str, Any]) -> Any:
         return body
     if isinstance(body, bytes | bytearray | memoryview | str):
         try:
-            return json.loads(bytes(body) if not isinstance(body, str) else body)
-        except (ValueError, RecursionError) as exc:  # bad JSON, bad UTF-8, absurd nesting
+            return loads(bytes(body) if not isinstance(body, str) else body)
+        except ValueError as exc:  # bad JSON, bad UTF-8, absurd nesting
             raise WebhookPayloadError("webhook body is not valid JSON") from exc
     raise WebhookPayloadError(f"webhook body must be bytes, str or a mapping, not {type(body)}")

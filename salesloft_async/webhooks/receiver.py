@@ -32,7 +32,8 @@ Status codes, and why:
 
 * 413 body over `max_body_size`; 408 body too slow; 401 missing/bad signature or no token for the
   event type (no handler runs); 400 a signed body that is not JSON or not the record its type
-  promises, or no ``x-salesloft-event`` header; 503 while closing, when `max_pending` handler runs
+  promises, or no ``x-salesloft-event`` header or one that is no event type name (lower-case
+  letters, digits and ``_``, at most 64); 503 while closing, when `max_pending` handler runs
   are already in flight, or when the token source or claim store failed or was too slow (Salesloft
   will retry later); 409 the same delivery is being handled right now.
 * 204 handled, already handled, or no handler registered for the type (nothing to do, so no reason
@@ -56,6 +57,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import math
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -88,6 +91,10 @@ TokenSource = str | Mapping[str, Tokens] | TokenLookup
 ErrorCallback = Callable[[Event[Any], BaseException], Any]
 
 DEFAULT_MAX_BODY = 1024 * 1024
+
+#: What an event type looks like (``person_updated``): the header is not signed, so anything else
+#: is refused before it can name a claim or reach a log line.
+_EVENT_TYPE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
 
 @attrs.frozen
@@ -141,11 +148,15 @@ class WebhookReceiver:
     ):
         if isinstance(tokens, str) and not tokens:
             raise ConfigurationError("WebhookReceiver needs a non-empty callback token")
-        if max_body_size <= 0:
+        if not max_body_size > 0:  # `not >` refuses nan as well
             raise ConfigurationError("max_body_size must be positive")
+        if not max_pending >= 1:
+            raise ConfigurationError("max_pending must be at least 1, or every delivery gets 503")
         for name, value in (("read_timeout", read_timeout), ("request_timeout", request_timeout)):
-            if value is not None and value <= 0:
+            if value is not None and not 0 < value < math.inf:
                 raise ConfigurationError(f"{name} must be a positive number of seconds or None")
+        if ack_timeout is not None and not 0 <= ack_timeout < math.inf:
+            raise ConfigurationError("ack_timeout must be a number of seconds (0 or more) or None")
         if isinstance(tokens, str) or (isinstance(tokens, Mapping) and "*" in tokens):
             log.warning(
                 "webhook receiver accepts one token for several event types: a genuine delivery"
@@ -253,6 +264,10 @@ class WebhookReceiver:
             return Outcome(401, "webhook signature header is missing")
         if not event_type:
             return Outcome(400, f"{EVENT_HEADER} header is missing")
+        if not _EVENT_TYPE.fullmatch(event_type):
+            # unsigned, and part of a claim's key: a long one would make each claim that long
+            log.warning("webhook refused: %s is not an event type name", EVENT_HEADER)
+            return Outcome(400, f"{EVENT_HEADER} is not an event type name")
         try:
             async with asyncio.timeout_at(deadline):
                 tokens = await self._tokens_for(event_type, path)

@@ -8,8 +8,9 @@ drives it (reserve, send, settle) so that only the budget's own wait is measured
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -20,9 +21,19 @@ from aiohttp.test_utils import TestServer
 from salesloft_async import SalesloftClient
 from salesloft_async.budget import CostBudget
 from salesloft_async.redis import RedisBudget, budget_key
+from salesloft_async.testing import ManualClock
 from tests.redis_support import redis_or_skip
 
 WINDOW = 1.0
+
+
+@contextlib.asynccontextmanager
+async def serving(people: Callable[[web.Request], Awaitable[web.Response]]) -> AsyncIterator[str]:
+    """A loopback server whose /v2/people is `people`; its base URL."""
+    app = web.Application()
+    app.router.add_get("/v2/people", people)
+    async with TestServer(app, host="127.0.0.1") as server:
+        yield str(server.make_url("")).rstrip("/")
 
 
 @pytest.fixture
@@ -42,14 +53,8 @@ async def hostile() -> AsyncIterator[str]:
             )
         return web.json_response({"data": []}, headers={"x-ratelimit-endpoint-cost": "1", **silent})
 
-    app = web.Application()
-    app.router.add_get("/v2/people", people)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield str(server.make_url("")).rstrip("/")
-    finally:
-        await server.close()
+    async with serving(people) as url:
+        yield url
 
 
 async def call(http: aiohttp.ClientSession, url: str, budget: Any, who: str) -> float:
@@ -101,9 +106,58 @@ async def test_a_hostile_retry_after_never_freezes_the_shared_budget(hostile: st
 async def test_a_429_without_date_or_retry_after_is_not_waited_out_through_the_client(
     hostile: str,
 ) -> None:
-    budget = CostBudget(600, 60.0)  # Salesloft's minute: a whole window would be 60 s
+    # Salesloft's minute: a whole window would be 60 s.  The budget's time is a manual clock, so
+    # its wait is measured exactly and costs no real second.
+    clock = ManualClock()
+    budget = CostBudget(600, 60.0, clock=clock, sleep=clock.sleep, wall_clock=clock)
     async with SalesloftClient(api_key="ak_test", base_url=hostile, budget=budget) as sl:
         async with asyncio.timeout(10):
             response = await sl.request("GET", "/v2/people", params={"client": "silent"})
     assert response.status == 200 and budget.stats.rate_limited == 1
     assert budget.stats.wait_time <= 1.5  # the probe backoff's 1 s
+    assert budget.stats.wait_time > 0  # and it did wait: a probe, not a retry at once
+
+
+HUGE = "1" + "0" * 400  # an integer; as a float (Lua's numbers, and Python's arithmetic) infinite
+
+
+@pytest.fixture
+async def absurd_counts() -> AsyncIterator[str]:
+    """Answers 200 with a remaining count and a cost no server could mean: `HUGE` or `-HUGE`."""
+
+    async def people(request: web.Request) -> web.Response:
+        sign = request.query.get("sign", "")
+        headers = {
+            "x-ratelimit-remaining-minute": sign + HUGE,
+            "x-ratelimit-endpoint-cost": sign + HUGE,
+        }
+        return web.json_response({"data": []}, headers=headers)
+
+    async with serving(people) as url:
+        yield url
+
+
+@pytest.mark.parametrize("sign", ["", "-"])
+async def test_absurd_counts_are_read_as_absent_by_both_budgets(
+    absurd_counts: str, sign: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    redis = await redis_or_skip()
+    key = budget_key(f"absurd-{uuid.uuid4().hex[:12]}")
+    shared = RedisBudget(redis, key, limit=20, window=WINDOW)
+    try:
+        for budget in (CostBudget(20, WINDOW), shared):
+            async with SalesloftClient(
+                api_key="ak_test", base_url=absurd_counts, budget=budget
+            ) as sl:
+                async with asyncio.timeout(10):  # once: OverflowError, or a settle lost in Redis
+                    for _ in range(5):
+                        response = await sl.request("GET", "/v2/people", params={"sign": sign})
+                        assert response.status == 200
+                        assert response.remaining is None and response.cost is None
+        await shared.drain()
+        stats = await shared.shared_stats()
+        assert stats.in_flight == 0  # every settle reached Redis (a refused one stays in flight)
+        assert "background update of the shared budget failed" not in caplog.text
+    finally:
+        await shared.reset()
+        await redis.aclose()

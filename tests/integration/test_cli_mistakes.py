@@ -6,6 +6,7 @@ running, 2 bad usage or configuration); no file is lost, cut or mixed with anoth
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -18,6 +19,7 @@ import pytest
 from salesloft_async import __version__
 from salesloft_async.cli import main
 from salesloft_async.commands._common import CommandError
+from tests.fifo_support import fifo_at
 
 from .test_export_cli import refusing_server, sandbox_in_thread
 
@@ -136,6 +138,12 @@ def test_usage_mistakes_exit_2_before_anything_starts(
     assert code == 2 and "'peeple' is not a list resource; choose one of: account_stages" in err
     code, err = main_says(capsys, "export", "people", *SMALL, "--since", "2026-01-01", "--out", out)
     assert code == 2 and "--since must be timezone-aware" in err
+    same = ["--out", out, "--checkpoint", str(Path(out).parent / "." / Path(out).name)]
+    code, err = main_says(capsys, "export", "people", *SMALL, *same)  # once: the records lost
+    assert code == 2 and "is the --out file; give it another name" in err
+    early = "0001-01-01T00:00:00+14:00"  # year 0 in UTC: once an OverflowError, exit 1
+    code, err = main_says(capsys, "export", "people", *SMALL, "--since", early, "--out", out)
+    assert code == 2 and "--since: " + early + " is outside the years 1-9999" in err
     for flag in ("--base-url", "--api-key"):
         code, err = main_says(
             capsys, "export", "people", *SMALL, flag, "http://[::1]:1", "--out", out
@@ -251,3 +259,41 @@ def test_one_page_is_one_page(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     with pytest.raises(CommandError, match="is a directory"):
         main(["--debug", "export", "people", *SMALL, "--out", str(tmp_path)])
+
+
+@pytest.mark.parametrize("kind", ["binary", "deep", "fifo"])
+def test_a_checkpoint_that_cannot_be_read_as_one_exits_2_untouched(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    out = tmp_path / "people.jsonl"
+    out.write_bytes(b"x" * 3893)
+    ckpt = tmp_path / "people.jsonl.ckpt"
+    with contextlib.ExitStack() as stack:
+        if kind == "fifo":
+            stack.enter_context(fifo_at(ckpt))
+        else:
+            ckpt.write_bytes(b"\xff\xfe" if kind == "binary" else b"[" * 100_000)
+        assert main(["export", "people", *SMALL, "--out", str(out)]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("sandbox")]
+    expected = "not a regular file" if kind == "fifo" else "is not a checkpoint of"
+    assert len(err) == 1 and expected in err[0] and "unexpected" not in err[0], err
+    assert out.read_bytes() == b"x" * 3893
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1"])
+def test_a_window_or_wait_that_is_not_a_finite_positive_number_exits_2_before_anything_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    out = tmp_path / "x.jsonl"
+    key = ["--api-key", "ak_x", "--base-url", "http://127.0.0.1:9", "--progress", "off"]
+    code, err = main_says(capsys, "export", "people", *key, "--window", value, "--out", str(out))
+    assert code == 2 and "--window must be positive and finite" in err  # nan read as a window once
+    code, err = main_says(
+        capsys, "export", "people", *SMALL, "--sandbox-window", value, "--out", str(out)
+    )
+    assert code == 2 and "--sandbox-window positive (and finite)" in err
+    assert "sandbox:" not in err  # refused before a sandbox was started
+    assert not out.exists()
+    if value != "inf":  # --timeout inf waits for the callback as long as it takes
+        code, err = main_says(capsys, "login", "--client-id", "i", "--timeout", value)
+        assert code == 2 and "--timeout must be a positive number of seconds" in err

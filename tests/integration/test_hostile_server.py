@@ -32,6 +32,7 @@ from salesloft_async.errors import (
     SalesloftError,
 )
 from salesloft_async.pagination import Paginator
+from salesloft_async.testing import ManualClock
 
 KEY = "ak_hostile0123456789abcdef0123456789"
 MiB = 1024 * 1024
@@ -407,6 +408,15 @@ async def test_a_bad_method_is_a_configuration_error(client: SalesloftClient) ->
         await client.request("GE T", "/v2/people")
 
 
+@pytest.mark.parametrize(("method", "path"), [("GET", 5), (None, "/v2/people"), ("GET", None)])
+async def test_a_method_or_path_that_is_no_string_is_a_configuration_error(
+    client: SalesloftClient, state: Hostile, method: object, path: object
+) -> None:
+    with pytest.raises(ConfigurationError, match="must be strings"):  # once: AttributeError
+        await client.request(method, path)  # type: ignore[arg-type]
+    assert sum(state.hits.values()) == 0
+
+
 async def _raw_server(answer: bytes) -> tuple[asyncio.Server, str]:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.read(65536)
@@ -446,15 +456,35 @@ async def test_protocol_garbage_is_a_salesloft_error(answer: bytes) -> None:
 # -- 6. max_elapsed is a hard deadline -------------------------------------------------------------
 
 
-async def test_max_elapsed_cuts_the_last_attempts_timeout(server: TestServer) -> None:
-    policy = RetryPolicy(max_attempts=10, base=0.01, cap=0.01, max_elapsed=5.0)
-    async with SalesloftClient(
-        KEY, base_url=str(server.make_url("")), timeout=4.0, retry=policy
-    ) as sl:
-        error, waited = await timed(sl.request("GET", "/hang"))
-    assert isinstance(error, RequestTimeoutError)
-    # One full 4 s attempt, then one cut to the ~1 s left: without the cut, 8 s.
-    assert 4.0 <= waited < 6.5
+async def test_max_elapsed_cuts_the_last_attempts_timeout() -> None:
+    """Each hanging attempt takes 4.95 s of the injected clock (and its timeout, 0.2 s, of real
+    time): the first gets the whole timeout, the second only the 0.05 s left of `max_elapsed`."""
+    clock = ManualClock(start=0.0)
+
+    async def hang(request: web.Request) -> web.Response:
+        clock.advance(4.95)
+        await asyncio.sleep(30)  # ends with the test server at the latest
+        return web.json_response({"data": []})
+
+    app = web.Application()
+    app.router.add_get("/hang", hang)
+    policy = RetryPolicy(max_attempts=10, base=0.0, cap=0.0, max_elapsed=5.0)
+    async with (
+        TestServer(app, host="127.0.0.1") as server,
+        SalesloftClient(
+            KEY,
+            base_url=str(server.make_url("")),
+            timeout=0.2,
+            retry=policy,
+            clock=clock,
+            sleep=clock.sleep,
+        ) as sl,
+    ):
+        with pytest.raises(RequestTimeoutError) as caught:
+            await sl.request("GET", "/hang")
+    assert clock() == 2 * 4.95  # two attempts: the second ran out of max_elapsed
+    # the error names the last attempt's timeout: uncut, it would be the full 0.2 s
+    assert "within 0.05s" in str(caught.value)
 
 
 # -- 7. Echoed secrets are redacted ----------------------------------------------------------------

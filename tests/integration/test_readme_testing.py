@@ -7,11 +7,10 @@ mode, no conftest), the way a user's project would run them after pasting.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
+
+from tests.integration.fresh_pytest import run_pytest
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -32,23 +31,6 @@ def test_the_testing_examples_pass_under_pytest(tmp_path: Path) -> None:
         assert block.startswith("# pytest\n"), block[:80]
         (tmp_path / f"test_readme_{n}.py").write_text(block, encoding="utf-8")
         tests += len(re.findall(r"^async def test_|^def test_", block, re.M))
-    env = {k: v for k, v in os.environ.items() if k != "PYTEST_DISABLE_PLUGIN_AUTOLOAD"}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "no:hypothesispytest",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    result = run_pytest(tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert f"{tests} passed" in result.stdout, result.stdout[-3000:]

@@ -66,6 +66,19 @@ async def test_a_foreign_value_is_reported_not_decoded(redis: aioredis.Redis, ke
         await RedisTokenStore(redis, key).load()
 
 
+async def test_a_value_that_is_not_utf8_is_reported_by_either_client(
+    redis: aioredis.Redis, key: str
+) -> None:
+    raw = aioredis.from_url(REDIS_URL)  # replies as bytes; `redis` decodes them
+    try:
+        await raw.hset(key, mapping={"fp": "x", "token": b"\xff\xfe"})
+        for client in (redis, raw):  # once: UnicodeDecodeError from either
+            with pytest.raises(TokenStoreError, match="does not hold a saved token"):
+                await RedisTokenStore(client, key).load()
+    finally:
+        await raw.aclose()
+
+
 async def test_unreachable_redis_is_a_token_store_error_without_secrets() -> None:
     store = RedisTokenStore(f"redis://127.0.0.1:{closed_port()}/0", "k")
     with pytest.raises(TokenStoreError, match="Redis unreachable") as caught:

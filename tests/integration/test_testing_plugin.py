@@ -8,7 +8,6 @@ test asks for a fixture.  Those checks run in a fresh interpreter, as a user's p
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +17,7 @@ import pytest
 from salesloft_async import SalesloftClient
 from salesloft_async.sandbox import Sandbox, SandboxConfig
 from salesloft_async.testing import ManualClock
+from tests.integration.fresh_pytest import fresh_env, run_pytest
 
 #: what a project that never asks for the fixtures must not have imported because of them
 HEAVY = ("salesloft_async.sandbox", "salesloft_async.client", "aiohttp", "authlib")
@@ -27,16 +27,10 @@ def heavy(modules: list[str]) -> list[str]:
     return sorted(m for m in modules if m.startswith(HEAVY))
 
 
-def env() -> dict[str, str]:
-    out = {k: v for k, v in os.environ.items() if k != "PYTEST_DISABLE_PLUGIN_AUTOLOAD"}
-    out["PYTHONDONTWRITEBYTECODE"] = "1"
-    return out
-
-
 def test_importing_the_plugin_imports_no_sandbox_and_no_client() -> None:
     code = "import json, sys, salesloft_async.testing; print(json.dumps(sorted(sys.modules)))"
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env(), check=True
+        [sys.executable, "-c", code], capture_output=True, text=True, env=fresh_env(), check=True
     )
     modules = json.loads(out.stdout)
     assert "salesloft_async.testing" in modules
@@ -54,22 +48,7 @@ def test_collecting_a_project_that_does_not_use_the_plugin_loads_nothing_heavy(
         "    with open('modules.json', 'w') as f:\n"
         "        json.dump(sorted(sys.modules), f)\n"
     )
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "no:hypothesispytest",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        env=env(),
-    )
+    result = run_pytest(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
     assert heavy(json.loads((tmp_path / "modules.json").read_text())) == []

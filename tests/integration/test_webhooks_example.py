@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib.util
+import os
+import signal
 import socket
+import sqlite3
+import subprocess
 import sys
+import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -14,6 +21,8 @@ from aiohttp import web
 from salesloft_async import SalesloftClient
 from salesloft_async.sandbox import Sandbox
 from salesloft_async.webhooks import list_subscriptions
+
+from .test_export_cli import sandbox_in_thread
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "webhook_sync.py"
 
@@ -102,3 +111,61 @@ async def test_an_older_version_never_overwrites_a_newer_row(tmp_path: Path) -> 
     await copy.upsert_person(parse_event("person_updated", older))  # a late retry
     assert [r[2] for r in copy.rows("people")] == ["New"]
     copy.close()
+
+
+def test_the_command_in_the_docstring_runs_as_written(tmp_path: Path) -> None:
+    """``python examples/webhook_sync.py --public-url ... --port ... --db ...`` with the key in
+    the environment and ``--base-url`` at a sandbox, as the docstring says: a write made in
+    the sandbox reaches the SQLite file, and Ctrl-C stops it cleanly."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    db = tmp_path / "salesloft.db"
+    with sandbox_in_thread(people=10, accounts=2, users=2, cadences=1) as sb:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                str(EXAMPLE),
+                "--public-url",
+                f"http://127.0.0.1:{port}/salesloft/",
+                "--port",
+                str(port),
+                "--db",
+                str(db),
+                "--base-url",
+                sb.url,
+            ],
+            env={"PATH": os.environ.get("PATH", ""), "SALESLOFT_API_KEY": sb.api_key},
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert proc.stderr is not None
+            for line in proc.stderr:  # its INFO log; ends (and fails below) if it exits
+                if "listening on" in line:
+                    break
+            assert proc.poll() is None, "the example exited before it listened"
+
+            async def write() -> int:
+                async with SalesloftClient(sb.api_key, base_url=sb.url) as sl:
+                    body = {"email_address": "ada@example.com", "first_name": "Ada"}
+                    return int(
+                        (await sl.request("POST", "/v2/people", json=body)).data["data"]["id"]
+                    )
+
+            ada = asyncio.run(write())
+            deadline = time.monotonic() + 30
+            rows: list[Any] = []
+            while not rows and time.monotonic() < deadline:  # the delivery is asynchronous
+                time.sleep(0.05)
+                with contextlib.closing(sqlite3.connect(db)) as conn:
+                    rows = conn.execute("SELECT id, email, first_name FROM people").fetchall()
+            assert rows == [(ada, "ada@example.com", "Ada")]
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(timeout=30) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            if proc.stderr is not None:
+                proc.stderr.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
@@ -19,6 +21,18 @@ from salesloft_async.webhooks import (
 from tests.integration.webhook_servers import ADAPTERS, serve
 
 LINKS = ["http://old.example/pricing", "http://old.example/demo"]
+
+
+@contextlib.asynccontextmanager
+async def serving(app: web.Application) -> AsyncIterator[str]:
+    """`app` on a free loopback port; its base URL (a plain receiver the sandbox may call)."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
 
 
 @pytest.fixture
@@ -64,20 +78,63 @@ async def test_a_refused_or_malformed_answer_keeps_the_links_and_says_why(
     app = web.Application()
     app.router.add_post("/bad", offers_a_link_nobody_asked_about)
     app.add_subapp("/strict/", webhook_app(WebhookReceiver({"link_swap": "not-the-token"})))
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    try:
+    async with serving(app) as base:
         await subscribe(sl, f"{base}/bad", ["link_swap"])
         await subscribe(sl, f"{base}/strict/", ["link_swap"])  # a token the receiver lacks
         replies = await sb.webhooks.link_swap(LINKS)
-    finally:
-        await runner.cleanup()
     problems = sorted(r.problem or "" for r in replies)
     assert problems == [
         "status 401",
         "the answer swaps a link that was not offered: 'http://evil.example'",
     ]
     assert all(r.links == {} for r in replies)
+
+
+async def test_a_deep_or_endless_answer_is_refused_with_a_reason(
+    sandbox: tuple[Sandbox, SalesloftClient],
+) -> None:
+    sb, sl = sandbox
+
+    async def deep(request: web.Request) -> web.Response:
+        return web.Response(body=b"[" * 100_000, content_type="application/json")
+
+    async def endless(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        await response.prepare(request)
+        while True:  # until the sandbox hangs up
+            await response.write(b" " * 65536)
+
+    app = web.Application()
+    app.router.add_post("/deep", deep)
+    app.router.add_post("/endless", endless)
+    async with serving(app) as base:
+        await subscribe(sl, f"{base}/deep", ["link_swap"])
+        await subscribe(sl, f"{base}/endless", ["link_swap"])
+        async with asyncio.timeout(20):  # once: a RecursionError, and a read without end
+            replies = await sb.webhooks.link_swap(LINKS)
+    problems = sorted(r.problem or "" for r in replies)
+    assert problems == ["the answer is longer than 1048576 bytes", "the answer is not JSON"]
+    assert all(r.links == {} for r in replies)
+
+
+async def test_an_endless_answer_to_a_delivery_is_not_read_to_its_end(
+    sandbox: tuple[Sandbox, SalesloftClient],
+) -> None:
+    sb, sl = sandbox
+
+    async def endless(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(status=200)
+        await response.prepare(request)
+        while True:  # until the sandbox hangs up
+            await response.write(b" " * 65536)
+
+    app = web.Application()
+    app.router.add_post("/endless", endless)
+    async with serving(app) as base:
+        await subscribe(sl, f"{base}/endless", ["person_created"])
+        await sl.request("POST", "/v2/people", json={"email_address": "ada@example.com"})
+        async with asyncio.timeout(20):  # once: read until the sandbox's delivery timeout
+            await sb.webhooks.drain()
+    assert [(d.event_type, d.status, d.ok) for d in sb.webhooks.deliveries] == [
+        ("person_created", 200, True)
+    ]

@@ -17,6 +17,8 @@ from salesloft_async.auth import (
     TokenStore,
     TokenStoreError,
 )
+from salesloft_async.auth.stores import MAX_TOKEN_FILE
+from tests.fifo_support import fifo_at
 
 OLD = Token("acc-old", "ref-old", expires_at=100.0, created_at=0.0)
 NEW = Token("acc-new", "ref-new", expires_at=200.0, created_at=100.0)
@@ -136,6 +138,7 @@ def test_reprs_hold_no_token(tmp_path: Path) -> None:
     [
         ('{"access_token": "acc-SECRET", "expires_at": "soon"}', "expires_at"),
         ('{"access_token": "acc-SECRET", "token_type": null}', "token_type"),
+        ('{"access_token": "acc-SECRET", "expires_at": 1%s}' % ("0" * 400), "expires_at"),
         ('{"refresh_token": "ref-SECRET"}', "access_token"),
         ('{"access_token": ["acc-SECRET"]}', "access_token"),
         ('["acc-SECRET"]', "JSON object"),
@@ -195,3 +198,23 @@ async def test_a_symlink_at_the_lock_path_is_refused_and_its_target_not_created(
     store.lock_path.unlink()  # as the message says: then it works
     assert await store.save(OLD, expected=None)
     assert store.lock_path.is_file() and not store.lock_path.is_symlink()
+
+
+async def test_a_fifo_or_device_at_the_token_path_is_refused_not_waited_on(tmp_path: Path) -> None:
+    fifo = tmp_path / "token.json"
+    with fifo_at(fifo), pytest.raises(TokenStoreError, match="not a regular file"):
+        await asyncio.wait_for(FileTokenStore(fifo).load(), 10)
+    device = tmp_path / "zero.json"
+    device.symlink_to("/dev/zero")  # read to its end, it would take all memory
+    with pytest.raises(TokenStoreError, match="not a regular file"):
+        await asyncio.wait_for(FileTokenStore(device).load(), 10)
+
+
+async def test_a_token_file_over_the_limit_is_refused_unread(tmp_path: Path) -> None:
+    path = tmp_path / "token.json"
+    path.write_text(OLD.to_json())
+    assert await FileTokenStore(path).load() == OLD
+    with path.open("a") as f:
+        f.write(" " * MAX_TOKEN_FILE)  # still valid JSON, but no token is that long
+    with pytest.raises(TokenStoreError, match="larger than 65,536 bytes"):
+        await FileTokenStore(path).load()

@@ -121,3 +121,20 @@ def test_from_json_refuses_what_is_not_json_without_python_errors() -> None:
     for text in ("[" * 100_000, b"\xff\xfe", "Infinity", "null", '"a string"'):
         with pytest.raises(ValueError):
             Token.from_json(text)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"expires_in": 10**400},  # once: OverflowError
+        {"expires_in": "1e400"},  # once: an expiry at infinity, saved as a file no load accepts
+        {"expires_in": "nan"},
+        {"created_at": "inf", "expires_in": 7200},
+    ],
+    ids=["huge-int", "inf", "nan", "created-inf"],
+)
+def test_a_token_answer_with_an_endless_time_is_a_decode_error(extra: dict[str, object]) -> None:
+    data = {"access_token": "at-SECRET", "token_type": "bearer", **extra}
+    with pytest.raises(ResponseDecodeError, match="without a usable token") as caught:
+        Token.from_response(data, received_at=1_000.0)
+    assert "SECRET" not in str(caught.value)

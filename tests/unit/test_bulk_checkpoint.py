@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -9,8 +10,10 @@ from typing import Any
 import pytest
 
 from salesloft_async.bulk import FileCheckpoint, MemoryCheckpoint, read_path
+from salesloft_async.bulk import checkpoint as checkpoint_module
 from salesloft_async.bulk.checkpoint import OutputCheckpoint, as_store, output_digest
 from salesloft_async.errors import ConfigurationError
+from tests.fifo_support import fifo_at
 
 from .test_bulk_keyset import FakeSource, people
 from .test_bulk_slices import FakeTransport
@@ -110,3 +113,38 @@ async def test_output_checkpoint_pins_the_output_by_length_and_hash(tmp_path: Pa
     out.write_bytes(b'{"id":9}\n{"id":2}\n')  # same length, other bytes
     changed = output_digest(out, 18)
     assert changed is not None and changed.hexdigest() != saved["output"]["sha256"]
+
+
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [
+        (b"\xff\xfe not text", "not valid JSON"),
+        (b"[" * 100_000, "not valid JSON"),  # once a RecursionError
+        (b"[]", "not a JSON object"),
+    ],
+    ids=["binary", "deep", "list"],
+)
+async def test_a_checkpoint_file_that_is_not_one_is_a_configuration_error(
+    tmp_path: Path, content: bytes, named: str
+) -> None:
+    path = tmp_path / "read.ckpt"
+    path.write_bytes(content)
+    with pytest.raises(ConfigurationError, match=named):
+        await FileCheckpoint(path).load()
+
+
+async def test_a_fifo_device_or_huge_file_as_checkpoint_is_refused_unread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fifo = tmp_path / "fifo.ckpt"
+    with fifo_at(fifo), pytest.raises(ConfigurationError, match="not a regular file"):
+        await asyncio.wait_for(FileCheckpoint(fifo).load(), 10)
+    device = tmp_path / "zero.ckpt"
+    device.symlink_to("/dev/zero")
+    with pytest.raises(ConfigurationError, match="not a regular file"):
+        await FileCheckpoint(device).load()
+    monkeypatch.setattr(checkpoint_module, "MAX_CHECKPOINT_SIZE", 10)
+    big = tmp_path / "big.ckpt"
+    big.write_text('{"after": "2026-01-01"}')
+    with pytest.raises(ConfigurationError, match="larger than 10 bytes"):
+        await FileCheckpoint(big).load()

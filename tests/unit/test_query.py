@@ -72,3 +72,15 @@ def test_url_for_is_the_base_url_path_and_encoded_query() -> None:
 def test_url_for_refuses_what_the_client_refuses() -> None:
     with pytest.raises(ConfigurationError, match="naive datetime"):
         url_for("/v2/people", {"updated_at": {"gte": datetime(2024, 5, 1)}})
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=14))),  # UTC: year 0
+        datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-5))),  # UTC: year 10000
+    ],
+)
+def test_an_instant_outside_utcs_years_is_a_configuration_error(when: datetime) -> None:
+    with pytest.raises(ConfigurationError, match="outside the years 1-9999"):  # once: Overflow
+        encode_params({"updated_at": {"gte": when}})

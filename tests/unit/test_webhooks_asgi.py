@@ -32,7 +32,7 @@ async def call(
         "type": "http",
         "method": method,
         "path": "/webhooks",
-        "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
+        "headers": [(k.encode(), v.encode("latin-1")) for k, v in headers.items()],
     }
     incoming: list[dict[str, Any]] = [
         {"type": "http.request", "body": c, "more_body": i < len(chunks) - 1}
@@ -118,6 +118,27 @@ async def test_declared_oversize_is_413_without_reading(receiver: WebhookReceive
         chunks=[b"x" * 9],
     )
     assert status == 413
+
+
+@pytest.mark.parametrize(
+    ("length", "status"),
+    [
+        ("\xb2", 204),  # a latin-1 superscript two: str.isdigit() says yes, int() says no
+        ("9" * 5000, 413),  # more digits than int() parses: far over any limit
+        ("-1", 204),
+    ],
+    ids=["superscript", "huge", "negative"],
+)
+async def test_a_content_length_that_is_no_number_is_ignored_or_too_big(
+    receiver: WebhookReceiver, length: str, status: int
+) -> None:
+    headers = {
+        "content-length": length,
+        "x-salesloft-event": "person_updated",
+        "x-salesloft-signature": compute_signature(BODY, TOKEN),
+    }
+    got, _, _ = await call(asgi_app(receiver), headers=headers)
+    assert got == status
 
 
 async def test_streamed_oversize_is_413(receiver: WebhookReceiver) -> None:

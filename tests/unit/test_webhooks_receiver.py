@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 from typing import Any
 
 import pytest
 
+from salesloft_async.errors import ConfigurationError
 from salesloft_async.webhooks import (
     Event,
     LinkSwapEvent,
@@ -18,6 +20,7 @@ from salesloft_async.webhooks import (
     WebhookReceiver,
     compute_signature,
 )
+from salesloft_async.webhooks.claims import MemoryClaimStore
 
 TOKEN = "cb-token-for-tests"
 PERSON = json.dumps({"id": 42, "first_name": "Ada"}).encode()
@@ -318,6 +321,24 @@ def test_construction_refuses_nonsense() -> None:
         WebhookReceiver(TOKEN).add_handler("person_updated", "not callable")  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("read_timeout", math.nan),  # nan passed `<= 0` and made the deadline meaningless
+        ("request_timeout", math.inf),
+        ("ack_timeout", -1.0),
+        ("ack_timeout", math.nan),
+        ("max_body_size", math.nan),
+        ("max_pending", 0),  # every delivery would be 503, silently, forever
+    ],
+)
+def test_construction_refuses_settings_that_never_or_always_answer(
+    option: str, value: float
+) -> None:
+    with pytest.raises(ConfigurationError, match=option):
+        WebhookReceiver(TOKEN, **{option: value})
+
+
 async def test_typed_handlers_see_their_own_event_class() -> None:
     receiver = WebhookReceiver(TOKEN)
     subjects: list[str | None] = []
@@ -486,6 +507,23 @@ async def test_a_shared_token_is_warned_about(caplog: pytest.LogCaptureFixture) 
         assert "one token for several event types" not in caplog.text
         WebhookReceiver("shared")
         assert "one token for several event types" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "event_type", ["x" * 8000, "Person_Updated", "person updated", "person_updated\n", "ü"]
+)
+async def test_a_header_that_is_no_event_type_name_is_400_and_claims_nothing(
+    event_type: str,
+) -> None:
+    """With one shared token and a "*" handler, any header passes the signature check: an
+    8 KB one would make each claim 8 KB, past the memory bound the claim store documents."""
+    receiver = WebhookReceiver(TOKEN)
+    seen = Recorder()
+    receiver.on("*")(seen)
+    assert await deliver(receiver, event_type=event_type) == 400
+    assert seen.events == []
+    assert isinstance(receiver.claims, MemoryClaimStore) and len(receiver.claims) == 0
+    assert await deliver(receiver, event_type="person_updated") == 204  # a name still passes
 
 
 LINKS = ["http://old-1.example/a", "http://old-2.example/b"]
