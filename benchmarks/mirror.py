@@ -125,6 +125,7 @@ async def freshness(
             for i in range(writes):
                 marker = f"bench-{i}-{secrets.token_hex(4)}"
                 watch.pending[marker] = time.perf_counter()
+                watch.done.clear()  # set again only once this write, too, has reached the database
                 await sl.people.update(rng.randrange(1, 5_000), title=marker)
                 await asyncio.sleep(rng.uniform(0.05, 0.25))
             await asyncio.wait_for(watch.done.wait(), timeout=poll + 5)
