@@ -421,6 +421,18 @@ async def test_remember_is_bounded_and_can_be_switched_off() -> None:
     assert len(rec2.events) == 2
 
 
+async def test_a_replay_after_1030_other_deliveries_is_still_remembered() -> None:
+    """The first receiver forgot all but the last 1,024 deliveries, so this replay ran again."""
+    receiver = WebhookReceiver(TOKEN)
+    rec = Recorder()
+    receiver.on("person_updated")(rec)
+    assert await deliver(receiver) == 204
+    for i in range(1030):
+        assert await deliver(receiver, body=json.dumps({"id": 1000 + i}).encode()) == 204
+    assert await deliver(receiver) == 204
+    assert len(rec.events) == 1031
+
+
 def test_remember_sizes_only_the_default_store() -> None:
     """It was once read on every delivery; now the store holds the bound, so passing both (or
     setting the attribute later) would be a setting nothing reads."""
