@@ -29,7 +29,9 @@ answer says depends on whose side was slow.  The sender's: a body that has not a
 closed.  Ours: a token source or claim store that has not answered by the deadline is 503, as is
 one that failed (408 would blame the sender, whose request was complete; both make Salesloft
 retry).  Handlers still running when the wait ends go on in the background (202); a ``link_swap``
-whose handlers have not answered by then is 503 (its answer cannot come later).
+whose handlers have not answered by then is 503 (its answer cannot come later).  The clock starts
+when the web server hands over the request, its headers complete: bounding how long headers may
+trickle in is the server's or a proxy's job (neither aiohttp nor uvicorn has a setting for it).
 
 Status codes, and why:
 
