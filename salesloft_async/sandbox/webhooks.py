@@ -5,7 +5,8 @@ body is the record's JSON; `x-salesloft-signature` is the hex HMAC-SHA1 of exact
 with the subscription's `callback_token`.  Tasks are tracked so that `drain()` can wait for them
 and `close()` cancels whatever is still retrying when the sandbox stops.
 
-``link_swap`` is a question, not a notice: `link_swap(links)` POSTs the email's links to every
+``link_swap`` is a question, not a notice.  Salesloft asks it when it sends an email, which no API
+call makes it do, so no write here sends one: `link_swap(links)` POSTs the email's links to every
 ``link_swap`` subscription, waits for each answer as Salesloft does, checks it is
 ``{"links": {old: new}}`` about the links offered, and records what came back (`link_swaps`).
 An answer that fails the check keeps the original links, and is not retried; it is read to

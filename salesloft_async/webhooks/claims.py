@@ -129,6 +129,8 @@ class RedisClaimStore:
     :param ttl: seconds a ``done`` delivery is remembered (Redis expires it; no other bound).
     :param lease: seconds a ``running`` claim outlives a worker that died mid-run; keep it under
         Salesloft's retry span (3 retries, 15 s apart) so that those retries can still run it.
+        A run still going after `lease` (handlers left in the background after a 202) loses its
+        claim as well, and a repeat arriving then runs again.
     """
 
     def __init__(

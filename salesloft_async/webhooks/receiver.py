@@ -23,10 +23,15 @@ runs the handlers, a repeat of a finished one is answered 204 ("already handled"
 still running 409 (so that a worker that died mid-run does not swallow Salesloft's retries), and a
 run that failed releases its claim so that Salesloft's retry runs it again.
 
-Time.  The body must arrive within `read_timeout` seconds (else 408, connection closed), and the
-answer is decided within `request_timeout` seconds of the request's start: a token source or claim
-store that does not answer in time gets 503 (Salesloft retries), handlers that are still running
-when the wait ends go on in the background (202).
+Time.  Every request is answered within `request_timeout` seconds of its start, and what the
+answer says depends on whose side was slow.  The sender's: a body that has not arrived within
+`read_timeout` (or by the request deadline, if that comes first) is 408 and the connection is
+closed.  Ours: a token source or claim store that has not answered by the deadline is 503, as is
+one that failed (408 would blame the sender, whose request was complete; both make Salesloft
+retry).  Handlers still running when the wait ends go on in the background (202); a ``link_swap``
+whose handlers have not answered by then is 503 (its answer cannot come later).  The clock starts
+when the web server hands over the request, its headers complete: bounding how long headers may
+trickle in is the server's or a proxy's job (neither aiohttp nor uvicorn has a setting for it).
 
 Status codes, and why:
 
@@ -123,8 +128,9 @@ class WebhookReceiver:
     :param ack_timeout: seconds to wait for the handlers before answering 202 and letting them
         finish in the background; None waits until the request deadline.
     :param max_pending: handler runs in flight at most; past it deliveries get 503.
-    :param remember: deliveries the default in-memory claim store remembers (each for 24 h);
-        0 keeps no claims at all (every repeat runs again).  Ignored when `claims` is given.
+    :param remember: deliveries the default in-memory claim store remembers (each for 24 h;
+        100,000 when not given); 0 keeps no claims at all (every repeat runs again).  Not with
+        `claims` (that store has its own bound).
     :param claims: where deliveries are claimed before dispatch; pass a `RedisClaimStore` when the
         receiver runs in several processes or on several hosts.
     :param read_timeout: seconds for the whole body to arrive (else 408); None waits forever.
@@ -140,7 +146,7 @@ class WebhookReceiver:
         max_body_size: int = DEFAULT_MAX_BODY,
         ack_timeout: float | None = 2.0,
         max_pending: int = 1000,
-        remember: int = DEFAULT_MAX_ENTRIES,
+        remember: int | None = None,
         claims: ClaimStore | None = None,
         read_timeout: float | None = 5.0,
         request_timeout: float | None = 10.0,
@@ -157,6 +163,13 @@ class WebhookReceiver:
                 raise ConfigurationError(f"{name} must be a positive number of seconds or None")
         if ack_timeout is not None and not 0 <= ack_timeout < math.inf:
             raise ConfigurationError("ack_timeout must be a number of seconds (0 or more) or None")
+        if remember is not None and claims is not None:
+            raise ConfigurationError(
+                "pass remember= or claims=, not both: remember= sizes the default in-memory store;"
+                " give MemoryClaimStore(max_entries=...) its bound instead"
+            )
+        if remember is not None and not 0 <= remember < math.inf:
+            raise ConfigurationError("remember must be 0 (no claims) or a positive count")
         if isinstance(tokens, str) or (isinstance(tokens, Mapping) and "*" in tokens):
             log.warning(
                 "webhook receiver accepts one token for several event types: a genuine delivery"
@@ -173,10 +186,9 @@ class WebhookReceiver:
         self._handlers: dict[str, list[Handler]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
-        self.remember = remember
         self.claims: ClaimStore | None = claims
-        if claims is None and remember > 0:
-            self.claims = MemoryClaimStore(max_entries=remember)
+        if claims is None and remember != 0:
+            self.claims = MemoryClaimStore(max_entries=remember or DEFAULT_MAX_ENTRIES)
 
     def __repr__(self) -> str:
         types = ", ".join(sorted(self._handlers)) or "none"
@@ -274,6 +286,9 @@ class WebhookReceiver:
         except TimeoutError:
             log.warning("webhook token lookup for %r did not answer in time", event_type)
             return Outcome(503, "the callback token lookup did not answer in time")
+        except Exception as exc:  # a database-backed lookup that is down: Salesloft retries
+            log.warning("webhook token lookup for %r failed: %s", event_type, type(exc).__name__)
+            return Outcome(503, "the callback token lookup failed; retry later")
         if not tokens:
             log.warning("webhook refused: no callback token for event type %r", event_type)
             return Outcome(401, "no subscription token for this event type")

@@ -75,17 +75,28 @@ async def test_a_refused_or_malformed_answer_keeps_the_links_and_says_why(
     async def offers_a_link_nobody_asked_about(request: web.Request) -> web.Response:
         return web.json_response({"links": {"http://evil.example": "https://x.example"}})
 
+    async def swaps_in_a_script(request: web.Request) -> web.Response:
+        return web.json_response({"links": {LINKS[0]: "javascript:alert(1)"}})
+
+    async def answers_without_links(request: web.Request) -> web.Response:
+        return web.json_response({"swapped": {LINKS[0]: "https://x.example"}})
+
     app = web.Application()
     app.router.add_post("/bad", offers_a_link_nobody_asked_about)
+    app.router.add_post("/script", swaps_in_a_script)
+    app.router.add_post("/nolinks", answers_without_links)
     app.add_subapp("/strict/", webhook_app(WebhookReceiver({"link_swap": "not-the-token"})))
     async with serving(app) as base:
-        await subscribe(sl, f"{base}/bad", ["link_swap"])
+        for path in ("/bad", "/script", "/nolinks"):
+            await subscribe(sl, base + path, ["link_swap"])
         await subscribe(sl, f"{base}/strict/", ["link_swap"])  # a token the receiver lacks
         replies = await sb.webhooks.link_swap(LINKS)
     problems = sorted(r.problem or "" for r in replies)
     assert problems == [
         "status 401",
+        'the answer has no "links" object',
         "the answer swaps a link that was not offered: 'http://evil.example'",
+        f"the answer's new link for {LINKS[0]!r} is not an http(s) URL",
     ]
     assert all(r.links == {} for r in replies)
 

@@ -43,6 +43,7 @@ async def serve(receiver: WebhookReceiver, adapter: str) -> AsyncIterator[str]:
         port=0,
         lifespan="on",
         log_level="warning",
+        log_config=None,  # uvicorn's own config stops its loggers propagating: tests see them
         access_log=False,
         backlog=1024,
     )

@@ -330,6 +330,8 @@ def test_construction_refuses_nonsense() -> None:
         ("ack_timeout", math.nan),
         ("max_body_size", math.nan),
         ("max_pending", 0),  # every delivery would be 503, silently, forever
+        ("remember", -1),  # switched claims off as silently as 0 does
+        ("remember", math.nan),
     ],
 )
 def test_construction_refuses_settings_that_never_or_always_answer(
@@ -419,6 +421,32 @@ async def test_remember_is_bounded_and_can_be_switched_off() -> None:
     assert len(rec2.events) == 2
 
 
+async def test_a_replay_after_1030_other_deliveries_is_still_remembered() -> None:
+    """The first receiver forgot all but the last 1,024 deliveries, so this replay ran again."""
+    receiver = WebhookReceiver(TOKEN)
+    rec = Recorder()
+    receiver.on("person_updated")(rec)
+    assert await deliver(receiver) == 204
+    for i in range(1030):
+        assert await deliver(receiver, body=json.dumps({"id": 1000 + i}).encode()) == 204
+    assert await deliver(receiver) == 204
+    assert len(rec.events) == 1031
+
+
+def test_remember_sizes_only_the_default_store() -> None:
+    """It was once read on every delivery; now the store holds the bound, so passing both (or
+    setting the attribute later) would be a setting nothing reads."""
+    default = WebhookReceiver(TOKEN)
+    assert isinstance(default.claims, MemoryClaimStore)
+    assert default.claims.max_entries == 100_000
+    sized = WebhookReceiver(TOKEN, remember=2)
+    assert isinstance(sized.claims, MemoryClaimStore) and sized.claims.max_entries == 2
+    assert WebhookReceiver(TOKEN, remember=0).claims is None
+    with pytest.raises(ConfigurationError, match="remember= or claims=, not both"):
+        WebhookReceiver(TOKEN, remember=2, claims=MemoryClaimStore(max_entries=5))
+    assert not hasattr(sized, "remember")
+
+
 def test_a_handler_for_an_undocumented_type_is_kept_but_warned_about(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -499,6 +527,41 @@ async def test_a_token_source_slower_than_the_deadline_is_503() -> None:
 
     receiver = WebhookReceiver(slow_lookup, request_timeout=0.05)
     assert await deliver(receiver) == 503
+
+
+async def test_a_token_source_that_fails_is_503_without_a_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A lookup backed by a database that is down: the delivery waits for Salesloft's retry, and
+    the adapters are not left to log a traceback and answer 500."""
+
+    async def broken_lookup(event_type: str, path: str) -> str:
+        raise ConnectionError("postgres://app:hunter2@db/tokens is down")
+
+    receiver = WebhookReceiver(broken_lookup)
+    rec = Recorder()
+    receiver.on("person_updated")(rec)
+    assert await deliver(receiver) == 503
+    assert rec.events == []
+    assert "token lookup for 'person_updated' failed: ConnectionError" in caplog.text
+    assert "hunter2" not in caplog.text
+    assert [r for r in caplog.records if r.exc_info] == []
+
+
+async def test_a_claim_store_slower_than_the_deadline_is_503_and_runs_no_handler() -> None:
+    class SlowClaims(BrokenClaims):
+        async def claim(self, key: str) -> Any:
+            await asyncio.Event().wait()  # never answers; the request deadline ends it
+
+    receiver = WebhookReceiver(TOKEN, claims=SlowClaims(), request_timeout=0.05)
+    rec = Recorder()
+    receiver.on("person_updated")(rec)
+    outcome = await receiver.handle(PERSON, event_type="person_updated", signature=signed(PERSON))
+    assert (outcome.status, outcome.message) == (
+        503,
+        "cannot record this delivery right now; retry later",
+    )
+    assert rec.events == []
 
 
 async def test_a_shared_token_is_warned_about(caplog: pytest.LogCaptureFixture) -> None:
