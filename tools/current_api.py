@@ -251,6 +251,12 @@ SCHEMA_OF: dict[str, tuple[str, str]] = {
     "bulk_reschedule_tasks": ("", "BulkRescheduleTasks"),
 }
 
+#: (model, field) the fields file types `date` whose source's description says a timestamp: read
+#: as date-time, since decoding a timestamp as a date drops its time (a date reads as midnight UTC)
+TIMESTAMP_DATES = frozenset(
+    {("PlayRegistration", "created_at"), ("PlayRegistration", "enabled_at")}
+)
+
 #: fields-file ref target -> typed reference class (models/refs.py); others decode as `Ref`
 REF_CLASS_OF_TARGET: dict[str, str] = {
     "people": "PersonRef",
@@ -543,6 +549,8 @@ def _field(
             item_type, "any"
         )
         return Field(name, item_type, array=True)
+    if t == "date" and (schema, name) in TIMESTAMP_DATES:
+        return Field(name, "datetime")
     if t == "date":
         return Field(name, "string", format="date")
     kind = {"integer": "integer", "number": "number", "boolean": "boolean", "datetime": "datetime"}

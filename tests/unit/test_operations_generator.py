@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -101,6 +102,12 @@ SPEC: dict[str, Any] = {
                     "id": {"type": "integer"},
                     "created_at": {"type": "string", "format": "date-time"},
                     "due_on": {"type": "string", "format": "date"},
+                    # `format: date` with a timestamp example, as on Meeting.start_time
+                    "started": {
+                        "type": "string",
+                        "format": "date",
+                        "example": datetime(2022, 12, 19, 16, 49, 17, tzinfo=UTC),
+                    },
                     "person": {"$ref": "#/components/schemas/EmbeddedResource"},
                 }
             },
@@ -135,6 +142,7 @@ def test_schemas_and_models(gen: ModuleType) -> None:
     fields = {f.name: f for f in schemas["Call"].fields}
     assert fields["created_at"].type == "datetime"
     assert fields["due_on"].format == "date"
+    assert (fields["started"].type, fields["started"].format) == ("datetime", "")
     assert fields["person"].ref == "EmbeddedResource"
     text = gen.render_models(SPEC["components"]["schemas"], schemas, Path("x.yaml"))
     assert "person: PersonRef | None = None" in text
@@ -244,6 +252,11 @@ def test_models_from_field_facts(gen: ModuleType) -> None:
     assert refs[("Opportunity", "most_recent_cadence")] == "CadenceRef"
     assert fields["opportunity_window_person_id"].target == "people"
     assert fields["tags"].array
+    # a `date` whose source says timestamp is read as one (the reading is recorded there)
+    facts = {"play_registrations": {"fields": {"created_at": {"type": "date"}}}}
+    schemas, _, _ = gen.current_api.build_schemas(gen.Field, gen.Schema, facts)
+    created = next(f for f in schemas["PlayRegistration"].fields if f.name == "created_at")
+    assert (created.type, created.format) == ("datetime", "")
     # no facts: id, timestamps, and everything else in `extra`
     assert {f.name for f in schemas["Profile"].fields} == {"id", "created_at", "updated_at"}
     assert "No source lists its fields" in raw["Profile"]["description"]
