@@ -431,6 +431,9 @@ def merge_current(
         if o.name in seen:
             raise SystemExit(f"duplicate operation name {o.name}: add it to SPECIAL_ACTIONS")
         seen.add(o.name)
+        misspelt = {p.name for p in (*o.query, *o.body)} & set(current_api.MISSPELLINGS)
+        if misspelt:
+            raise SystemExit(f"{o.name} takes the misspelt {sorted(misspelt)}: see MISSPELLINGS")
     return merged, rows
 
 
