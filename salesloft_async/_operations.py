@@ -6878,7 +6878,7 @@ SCHEMAS: dict[str, Schema] = {
     "EmbeddedAttendeeResource": Schema(
         name="EmbeddedAttendeeResource",
         fields=(
-            Field(name="deleted_at", format="date"),
+            Field(name="deleted_at", type="datetime"),
             Field(name="email", example="calendar@example.com"),
             Field(name="name", example="John"),
             Field(name="organizer", type="boolean"),
@@ -7002,12 +7002,12 @@ SCHEMAS: dict[str, Schema] = {
                 ),
                 example="gmail",
             ),
-            Field(name="canceled_at", format="date"),
-            Field(name="created_at", format="date"),
+            Field(name="canceled_at", type="datetime"),
+            Field(name="created_at", type="datetime"),
             Field(name="crm_custom_fields", type="object"),
             Field(name="crm_references", type="object"),
             Field(name="description", example="Introducing interview"),
-            Field(name="end_time", format="date"),
+            Field(name="end_time", type="datetime"),
             Field(name="event_id", example="123468796"),
             Field(name="event_source", example="external"),
             Field(name="guests", array=True),
@@ -7030,7 +7030,7 @@ SCHEMAS: dict[str, Schema] = {
                 ),
                 example="booked",
             ),
-            Field(name="start_time", format="date"),
+            Field(name="start_time", type="datetime"),
             Field(
                 name="status",
                 choices=(
@@ -7045,7 +7045,7 @@ SCHEMAS: dict[str, Schema] = {
             Field(name="strict_attribution", type="boolean"),
             Field(name="task_id", example="123"),
             Field(name="title", example="Meeting with John"),
-            Field(name="updated_at", format="date"),
+            Field(name="updated_at", type="datetime"),
         ),
     ),
     "MeetingSetting": Schema(
@@ -7059,7 +7059,7 @@ SCHEMAS: dict[str, Schema] = {
             Field(name="availability_limit_enabled", type="boolean"),
             Field(name="buffer_time_duration", type="integer"),
             Field(name="calendar_type", example="gmail"),
-            Field(name="created_at", format="date"),
+            Field(name="created_at", type="datetime"),
             Field(name="default_meeting_length", type="integer"),
             Field(name="description", example="This meeting is held on a daily basis"),
             Field(name="email_address", example="calendar.owner@example.com"),
@@ -7077,7 +7077,7 @@ SCHEMAS: dict[str, Schema] = {
             Field(name="time_zone", example="US/Eastern"),
             Field(name="times_available", type="object"),
             Field(name="title", example="Daily stand-up"),
-            Field(name="updated_at", format="date"),
+            Field(name="updated_at", type="datetime"),
             Field(name="user", type="object", ref="EmbeddedResource"),
             Field(name="user_details", type="object"),
             Field(name="user_slug", example="john-doe"),
@@ -7086,8 +7086,8 @@ SCHEMAS: dict[str, Schema] = {
     "MeetingUrl": Schema(
         name="MeetingUrl",
         fields=(
-            Field(name="created_at", format="date"),
-            Field(name="updated_at", format="date"),
+            Field(name="created_at", type="datetime"),
+            Field(name="updated_at", type="datetime"),
             Field(name="url", example="https://example.com/team/user"),
         ),
     ),
@@ -7770,9 +7770,9 @@ SCHEMAS: dict[str, Schema] = {
         name="PlayRegistration",
         fields=(
             Field(name="attributes", type="object"),
-            Field(name="created_at", format="date"),
+            Field(name="created_at", type="datetime"),
             Field(name="description", type="object"),
-            Field(name="enabled_at", format="date"),
+            Field(name="enabled_at", type="datetime"),
             Field(name="id", type="integer"),
             Field(name="identifier"),
             Field(name="indicators", array=True),

@@ -5,7 +5,8 @@ The current list is a conversion of Salesloft's public Postman collection to Ope
 string, and a few of its entries are garbled.  This module turns it into the same `Operation`
 values the older definition gives, so that the rest of the generator renders both alike:
 
-- each garbled entry is read as what it evidently is (READINGS, with the reason for each);
+- each garbled entry is read as what it evidently is (READINGS, with the reason for each), and
+  each misspelt parameter name as the older file's spelling (MISSPELLINGS);
 - an operation both files have keeps the older definition's typing, and gains only the
   parameters the current list adds that a client must be able to send (ADDED_PARAMS);
 - an operation only the current list has gets typed parameters (PARAM_TYPES and the rules in
@@ -25,6 +26,7 @@ from typing import Any
 
 __all__ = [
     "LIST_FACTS",
+    "MISSPELLINGS",
     "NOT_RESOURCES",
     "READINGS",
     "CurrentEntry",
@@ -92,6 +94,19 @@ N6_PARAMS = ("external_type", "deleted", "external_id", "object_type", "object_i
 #: Operations of the conversion served elsewhere than a resource: (METHOD, path) -> by what.
 NOT_RESOURCES: dict[tuple[str, str], str] = {
     ("POST", "/oauth/token"): "served by OAuthApp.client_credentials on accounts.salesloft.com",
+}
+
+#: Parameter names the conversion misspells on operations both files have -> the older file's
+#: spelling, which is the one a method takes (CURRENT-API-DIFF.md's parameter table): only
+#: ADDED_PARAMS are taken from the conversion there, and `generate.py` refuses to emit these.
+MISSPELLINGS: dict[str, str] = {
+    "sort_driection": "sort_direction",  # GET /account_stages
+    "user_guid;": "user_guid",  # GET /crm_users
+    "action_d": "action_id",  # POST /activities/calls
+    "crm_d": "crm_id",  # POST /people, PUT /people/{id}, POST /person_upserts
+    "secondary_email_adress": "secondary_email_address",  # the same three
+    "person-company_name": "person_company_name",  # the same three
+    "crm_id_tyep": "crm_id_type",  # PUT /accounts/{id}
 }
 
 #: Parameters the current list adds to operations both files have, which a client must type.
@@ -250,6 +265,12 @@ SCHEMA_OF: dict[str, tuple[str, str]] = {
     "email_missing_tags": ("", "EmailMissingTags"),
     "bulk_reschedule_tasks": ("", "BulkRescheduleTasks"),
 }
+
+#: (model, field) the fields file types `date` whose source's description says a timestamp: read
+#: as date-time, since decoding a timestamp as a date drops its time (a date reads as midnight UTC)
+TIMESTAMP_DATES = frozenset(
+    {("PlayRegistration", "created_at"), ("PlayRegistration", "enabled_at")}
+)
 
 #: fields-file ref target -> typed reference class (models/refs.py); others decode as `Ref`
 REF_CLASS_OF_TARGET: dict[str, str] = {
@@ -543,6 +564,8 @@ def _field(
             item_type, "any"
         )
         return Field(name, item_type, array=True)
+    if t == "date" and (schema, name) in TIMESTAMP_DATES:
+        return Field(name, "datetime")
     if t == "date":
         return Field(name, "string", format="date")
     kind = {"integer": "integer", "number": "number", "boolean": "boolean", "datetime": "datetime"}

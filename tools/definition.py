@@ -13,6 +13,7 @@ import importlib.util
 import json
 import re
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -329,6 +330,11 @@ def field_example(prop: dict[str, Any]) -> str:
     return text if len(text) <= 40 and text.isascii() and "\n" not in text else ""
 
 
+def _a_timestamp(value: Any) -> bool:
+    """An example that is a point in time: YAML reads `2022-12-19T16:49:17.931396+02:00` as one."""
+    return isinstance(value, datetime) or (isinstance(value, str) and "T" in value[10:11])
+
+
 def field_for(name: str, prop: dict[str, Any]) -> Field:
     if "$ref" in prop:
         return Field(name, "object", ref=ref_name(prop["$ref"]))
@@ -339,6 +345,10 @@ def field_for(name: str, prop: dict[str, Any]) -> Field:
             return Field(name, "object", array=True, ref=ref_name(items["$ref"]))
         return Field(name, param_type(items), array=True)  # type: ignore[arg-type]
     fmt = prop.get("format", "")
+    if fmt == "date" and _a_timestamp(prop.get("example")):
+        # `format: date` on a field whose example is a timestamp (Meeting.start_time and the
+        # meeting timestamps): Salesloft sends the time; a date would drop it when decoded
+        return Field(name, "datetime")
     return Field(
         name,
         param_type(prop),  # type: ignore[arg-type]
@@ -421,6 +431,9 @@ def merge_current(
         if o.name in seen:
             raise SystemExit(f"duplicate operation name {o.name}: add it to SPECIAL_ACTIONS")
         seen.add(o.name)
+        misspelt = {p.name for p in (*o.query, *o.body)} & set(current_api.MISSPELLINGS)
+        if misspelt:
+            raise SystemExit(f"{o.name} takes the misspelt {sorted(misspelt)}: see MISSPELLINGS")
     return merged, rows
 
 

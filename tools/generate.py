@@ -751,7 +751,10 @@ def render_operations_doc(s: Surface) -> str:
         for o in s.ops
         if o.name in {e[2] for e in s.older} and o.name not in {r[2] for r in s.current}
     )
+    misspelt = ", ".join(f"`{a}` as `{b}`" for a, b in current_api.MISSPELLINGS.items())
     lines += [
+        "",
+        f"Parameter names the current list misspells are read as the older spelling: {misspelt}.",
         "",
         "Kept although the current list drops them (no source says they are gone): "
         + ", ".join(older_only)

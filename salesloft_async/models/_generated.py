@@ -1921,7 +1921,7 @@ class EmbeddedAttendeeResource(Model):
         "status_changed": "status_changed",
     }
     #: Datetime of when the attendee was deleted
-    deleted_at: date | None = None
+    deleted_at: datetime | None = None
     #: Email of the attendee
     email: str | None = None
     #: Name of the attendee
@@ -1937,7 +1937,7 @@ class EmbeddedAttendeeResource(Model):
 def structure_embedded_attendee_resource(d: dict[str, Any]) -> EmbeddedAttendeeResource:
     g = d.get
     return EmbeddedAttendeeResource(
-        deleted_at=to_date(g("deleted_at")),
+        deleted_at=to_datetime(g("deleted_at")),
         email=g("email"),
         name=g("name"),
         organizer=g("organizer"),
@@ -2303,9 +2303,9 @@ class Meeting(Model):
     #: Calendar type of the meeting owner. Possible values are: gmail, azure, nylas, linkedin_azure,...
     calendar_type: str | None = None
     #: Datetime of when the meeting was canceled
-    canceled_at: date | None = None
+    canceled_at: datetime | None = None
     #: Datetime of when the meeting was created
-    created_at: date | None = None
+    created_at: datetime | None = None
     #: List of crm custom fields which will be logged to SFDC
     crm_custom_fields: dict[str, Any] | None = None
     #: List of crm references associated with the meeting
@@ -2313,7 +2313,7 @@ class Meeting(Model):
     #: Description of the meeting
     description: str | None = None
     #: End time of the meeting
-    end_time: date | None = None
+    end_time: datetime | None = None
     #: ID of the meeting created by target calendar
     event_id: str | None = None
     #: Source of the meeting. Possible values are: 'external' - The event was synced to Salesloft pl...
@@ -2339,7 +2339,7 @@ class Meeting(Model):
     #: Status of the meeting rescheduling progress. Possible values are: pending, booked, failed, retry
     reschedule_status: str | None = None
     #: Start time of the meeting
-    start_time: date | None = None
+    start_time: datetime | None = None
     #: Status of the meeting. Possible values are: pending, booked, failed, retry
     status: str | None = None
     step: StepRef | None = None
@@ -2350,7 +2350,7 @@ class Meeting(Model):
     #: Title of the meeting
     title: str | None = None
     #: Datetime of when the meeting was last updated
-    updated_at: date | None = None
+    updated_at: datetime | None = None
 
 
 def structure_meeting(d: dict[str, Any]) -> Meeting:
@@ -2366,12 +2366,12 @@ def structure_meeting(d: dict[str, Any]) -> Meeting:
         cadence=to_ref(g("cadence"), CadenceRef),
         calendar_id=g("calendar_id"),
         calendar_type=g("calendar_type"),
-        canceled_at=to_date(g("canceled_at")),
-        created_at=to_date(g("created_at")),
+        canceled_at=to_datetime(g("canceled_at")),
+        created_at=to_datetime(g("created_at")),
         crm_custom_fields=g("crm_custom_fields"),
         crm_references=g("crm_references"),
         description=g("description"),
-        end_time=to_date(g("end_time")),
+        end_time=to_datetime(g("end_time")),
         event_id=g("event_id"),
         event_source=g("event_source"),
         guests=g("guests"),
@@ -2387,13 +2387,13 @@ def structure_meeting(d: dict[str, Any]) -> Meeting:
         recipient_email=g("recipient_email"),
         recipient_name=g("recipient_name"),
         reschedule_status=g("reschedule_status"),
-        start_time=to_date(g("start_time")),
+        start_time=to_datetime(g("start_time")),
         status=g("status"),
         step=to_ref(g("step"), StepRef),
         strict_attribution=g("strict_attribution"),
         task_id=g("task_id"),
         title=g("title"),
-        updated_at=to_date(g("updated_at")),
+        updated_at=to_datetime(g("updated_at")),
         raw=d,
     )
 
@@ -2451,7 +2451,7 @@ class MeetingSetting(Model):
     #: Calendar type
     calendar_type: str | None = None
     #: Datetime of when the MeetingSetting was created
-    created_at: date | None = None
+    created_at: datetime | None = None
     #: Default meeting length in minutes set by the user
     default_meeting_length: int | None = None
     #: Default description of the meeting
@@ -2487,7 +2487,7 @@ class MeetingSetting(Model):
     #: Default title of the meeting
     title: str | None = None
     #: Datetime of when the MeetingSetting was last updated
-    updated_at: date | None = None
+    updated_at: datetime | None = None
     user: UserRef | None = None
     #: User details
     user_details: dict[str, Any] | None = None
@@ -2506,7 +2506,7 @@ def structure_meeting_setting(d: dict[str, Any]) -> MeetingSetting:
         availability_limit_enabled=g("availability_limit_enabled"),
         buffer_time_duration=g("buffer_time_duration"),
         calendar_type=g("calendar_type"),
-        created_at=to_date(g("created_at")),
+        created_at=to_datetime(g("created_at")),
         default_meeting_length=g("default_meeting_length"),
         description=g("description"),
         email_address=g("email_address"),
@@ -2524,7 +2524,7 @@ def structure_meeting_setting(d: dict[str, Any]) -> MeetingSetting:
         time_zone=g("time_zone"),
         times_available=g("times_available"),
         title=g("title"),
-        updated_at=to_date(g("updated_at")),
+        updated_at=to_datetime(g("updated_at")),
         user=to_ref(g("user"), UserRef),
         user_details=g("user_details"),
         user_slug=g("user_slug"),
@@ -2543,9 +2543,9 @@ class MeetingUrl(Model):
         "url": "url",
     }
     #: Datetime of when MeetingUrl was created
-    created_at: date | None = None
+    created_at: datetime | None = None
     #: Datetime of when MeetingUrl was last updated
-    updated_at: date | None = None
+    updated_at: datetime | None = None
     #: Full url of the meeting
     url: str | None = None
 
@@ -2553,8 +2553,8 @@ class MeetingUrl(Model):
 def structure_meeting_url(d: dict[str, Any]) -> MeetingUrl:
     g = d.get
     return MeetingUrl(
-        created_at=to_date(g("created_at")),
-        updated_at=to_date(g("updated_at")),
+        created_at=to_datetime(g("created_at")),
+        updated_at=to_datetime(g("updated_at")),
         url=g("url"),
         raw=d,
     )
@@ -4538,11 +4538,11 @@ class PlayRegistration(Model):
     #: task definition, e.g. task_type and localized subject
     attributes: dict[str, Any] | None = None
     #: tap types date; its description says timestamp
-    created_at: date | None = None
+    created_at: datetime | None = None
     #: map of locale to text
     description: dict[str, Any] | None = None
     #: tap types date; its description says timestamp
-    enabled_at: date | None = None
+    enabled_at: datetime | None = None
     #: primary key; tap marks required
     id: int | None = None
     identifier: str | None = None
@@ -4567,9 +4567,9 @@ def structure_play_registration(d: dict[str, Any]) -> PlayRegistration:
     g = d.get
     return PlayRegistration(
         attributes=g("attributes"),
-        created_at=to_date(g("created_at")),
+        created_at=to_datetime(g("created_at")),
         description=g("description"),
-        enabled_at=to_date(g("enabled_at")),
+        enabled_at=to_datetime(g("enabled_at")),
         id=g("id"),
         identifier=g("identifier"),
         indicators=g("indicators"),

@@ -123,7 +123,15 @@ TITLES = (
     "Product Manager",
     "Recruiter",
 )
-SENIORITY = ("entry", "manager", "director", "vice_president", "executive", "unknown")
+#: the values the definition lists for `job_seniority`
+SENIORITY = (
+    "individual_contributor",
+    "manager",
+    "director",
+    "vice_president",
+    "executive",
+    "unknown",
+)
 INDUSTRIES = ("Software", "Retail", "Finance", "Healthcare", "Manufacturing", "Education")
 PLACES = (
     ("San Francisco", "CA", "US"),
@@ -136,7 +144,8 @@ PLACES = (
 )
 DISPOSITIONS = ("Connected", "Left Voicemail", "No Answer", "Bad Number", "Meeting Booked")
 SENTIMENTS = ("Interested", "Not Interested", "Timing", "Referral")
-EMAIL_STATUS = ("sent", "sent", "sent", "bounced", "scheduled", "delivering")
+#: among the statuses the definition lists; a bounce is `bounced: true` on a sent email
+EMAIL_STATUS = ("sent", "sent", "sent", "sent", "scheduled", "delivering")
 TASK_TYPES = ("call", "email", "general")
 TASK_STATES = ("scheduled", "scheduled", "completed")
 STEP_TYPES = ("email", "phone", "other", "integration")
@@ -592,7 +601,7 @@ class _Seeder:
             last = LAST[(person // len(FIRST)) % len(LAST)]
             return {
                 "action": None,
-                "bounced": status == "bounced",
+                "bounced": i % len(EMAIL_STATUS) == 3,
                 "cadence": self.ref("cadences", 1 + _below(rng, cadences)) if i % 2 else None,
                 "click_tracking": True,
                 "counts": {
@@ -651,7 +660,7 @@ class _Seeder:
         self.fill("calls", self.config.size("calls"), call)
         emails = self.fill("emails", self.config.size("emails"), email)
         for record in emails.records.values():
-            if record["status"] in ("sent", "bounced"):
+            if record["status"] == "sent":
                 record["sent_at"] = record["updated_at"]
         tasks = self.fill("tasks", self.config.size("tasks"), task)
         for record in tasks.records.values():
@@ -827,10 +836,10 @@ def fake_value(fld: Field, i: int, rng: random.Random, ref: RefMaker, depth: int
         return 1 + _below(rng, 5 if fld.target or name.endswith("_id") else 99)
     if fld.type == "number":
         return round(rng.random() * 100, 2)
+    if fld.format == "date":  # a plain date, even named like a timestamp (`inserted_at`)
+        return iso_from_us(BASE_US + _below(rng, SPAN_US))[:10]
     if fld.type == "datetime" or name.endswith("_at") or name.endswith("_time"):
         return iso_from_us(BASE_US + _below(rng, SPAN_US))
-    if fld.format == "date":
-        return iso_from_us(BASE_US + _below(rng, SPAN_US))[:10]
     if fld.type == "object":
         return {}
     example = fld.example

@@ -3,16 +3,20 @@
 One scenario walks a create/read/update/delete (or read) round trip for each new resource and fails
 if any of them was not exercised.  The others: `read_all` of a list that cannot filter by
 `updated_at` (custom fields) returns each record once; every `_href` in the seed data resolves;
-seed values follow the definition's listed values and example forms; and a POST carrying an
-`idempotency_key` is resent after a cut connection and creates one record, while one without a key
-is not resent.
+seed values follow the definition's types, listed values and example forms; a POST carrying an
+`idempotency_key` is resent after a cut or dropped connection and creates one record, while one
+without a key is not resent; `read_all` and `export` read every new list by the strategy its
+definition allows; and every list honours an `updated_at` filter or sort only if it lists one.
 """
 
 from __future__ import annotations
 
+import io
+import json
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -20,7 +24,13 @@ import pytest
 
 from salesloft_async._operations import OLDER_DEFINITION, OPERATIONS, SCHEMAS
 from salesloft_async.client import SalesloftClient
-from salesloft_async.errors import NotFoundError, ResponseDecodeError, ValidationError
+from salesloft_async.commands.export import ExportOptions, SandboxDemo, export, exportable
+from salesloft_async.errors import (
+    NotFoundError,
+    ResponseDecodeError,
+    TransportError,
+    ValidationError,
+)
 from salesloft_async.models import (
     Conversation,
     ConversationExtensive,
@@ -35,6 +45,7 @@ from salesloft_async.models import (
 )
 from salesloft_async.retry import RetryPolicy
 from salesloft_async.sandbox import Sandbox
+from salesloft_async.spec import Field, Operation
 
 from .op_recorder import recording_client
 
@@ -254,26 +265,98 @@ async def test_seed_values_follow_the_definition() -> None:
                         )
 
 
-async def test_a_post_with_an_idempotency_key_is_resent_after_a_cut_answer() -> None:
+_ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
+_UUID = re.compile(r"^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$")
+
+
+def _breaks(fld: Field, value: Any) -> str | None:
+    """What is wrong with one seeded value for its schema field, or None.
+
+    Type, listed values, a date's and a UUID's form, and a numeric-string id's form.  Free text
+    is not held to its example (`size` "1500" where Salesloft's own samples say "1000-5000").
+    """
+    if value is None:
+        return None
+    values = value if fld.array and isinstance(value, list) else [value]
+    if fld.array and not isinstance(value, list):
+        return "not a list"
+    for v in values:
+        if fld.type == "integer" and (not isinstance(v, int) or isinstance(v, bool)):
+            return "not an integer"
+        if fld.type == "number" and (not isinstance(v, int | float) or isinstance(v, bool)):
+            return "not a number"
+        if fld.type == "boolean" and not isinstance(v, bool):
+            return "not a boolean"
+        if fld.type == "datetime" and not (isinstance(v, str) and _ISO.match(v)):
+            return "not an ISO-8601 timestamp"
+        if fld.type != "string" or fld.ref is not None:
+            continue
+        if not isinstance(v, str):
+            return "not a string"
+        if fld.choices and v not in fld.choices:
+            return f"not one of {fld.choices}"
+        if fld.format == "date" and not re.fullmatch(r"\d{4}-\d\d-\d\d", v):
+            return "not a YYYY-MM-DD date"
+        if (fld.format == "uuid" or _UUID.match(fld.example)) and not _UUID.match(v):
+            return "not a UUID"
+        if fld.name.endswith("_id") and fld.example.isdigit() and not v.isdigit():
+            return "not a numeric string"
+    return None
+
+
+async def test_every_seeded_value_follows_its_schema_field() -> None:
+    """Each stored record of each resource with a schema: every field of its type, among its
+    listed values, in its form (what an Airbyte schema check would hold it to)."""
+    schema_of = {o.resource: o.schema for o in OPERATIONS if o.method == "GET" and o.schema}
+    async with Sandbox(people=100) as sb:
+        checked, wrong = 0, []
+        for name, col in sb.store.collections.items():
+            schema = SCHEMAS.get(schema_of.get(name) or "")
+            if schema is None:
+                continue
+            checked += 1
+            fields = {f.name: f for f in schema.fields}
+            for record in list(col.records.values())[:200]:
+                for key, value in record.items():
+                    problem = _breaks(fields[key], value) if key in fields else None
+                    if problem:
+                        wrong.append((name, key, value, problem))
+        assert checked >= 55
+        assert not wrong, wrong[:10]
+
+
+@pytest.mark.parametrize(
+    ("fault", "raised", "match", "reached"),
+    [
+        # the sandbox creates the signal, then cuts the connection half way through the answer
+        ("truncate", ResponseDecodeError, "cut off", 1),
+        # the connection closes with no answer before the API sees the request
+        ("drop", TransportError, "check before resending", 0),
+    ],
+)
+async def test_a_post_with_an_idempotency_key_is_resent_after_a_cut_connection(
+    fault: str, raised: type[Exception], match: str, reached: int
+) -> None:
     async with Sandbox(people=10) as sb:
         policy = RetryPolicy(base=0.0, cap=0.0)
         async with SalesloftClient(api_key=sb.api_key, base_url=sb.url, retry=policy) as sl:
             when = datetime.now(UTC)
-            # the sandbox creates the signal, then cuts the connection half way through the answer
-            sb.faults.add("/v2/signals", truncate_rate=1.0, times=1)
+            sb.faults.add("/v2/signals", times=1, **{f"{fault}_rate": 1.0})
             signal = await sl.signals.create(
                 type="video_watched", occurred_at=when, idempotency_key="evt-81"
             )
-            assert sb.counters["fault:truncate"] == 1
-            assert sb.counters["path:/v2/signals"] == 2  # sent twice...
-            assert len(sb.store["signals"]) == 1  # ...created once
-            assert sb.store["signals"].records[1]["id"] == signal.id
+            assert sb.counters[f"fault:{fault}"] == 1
+            assert sb.counters["path:/v2/signals"] == 1 + reached  # sent twice...
+            signals = sb.store["signals"].records.values()
+            assert [r["id"] for r in signals] == [signal.id]  # ...created once
 
-            sb.faults.add("/v2/signals", truncate_rate=1.0, times=1)
-            with pytest.raises(ResponseDecodeError, match="cut off"):
+            sb.faults.add("/v2/signals", times=1, **{f"{fault}_rate": 1.0})
+            with pytest.raises(raised, match=match):
                 await sl.signals.create(type="video_watched", occurred_at=when)
-            assert sb.counters["path:/v2/signals"] == 3  # not resent
-            assert len(sb.store["signals"]) == 2  # it was created: the caller must check
+            assert sb.counters[f"fault:{fault}"] == 2
+            assert sb.counters["path:/v2/signals"] == 1 + 2 * reached  # not resent
+            # where it reached the API it was created: the caller must check
+            assert len(sb.store["signals"]) == 1 + reached
 
 
 async def test_read_all_reads_every_new_list_by_the_strategy_its_definition_allows() -> None:
@@ -291,6 +374,57 @@ async def test_read_all_reads_every_new_list_by_the_strategy_its_definition_allo
             assert sorted(ids) == sorted(expected), name
             keyset = resource.supports_updated_at_cursor
             assert run.stats.mode == ("keyset" if keyset else "pages"), name
+
+
+async def test_export_writes_every_new_list_once_saying_how_it_reads(tmp_path: Path) -> None:
+    lists = sorted({o.resource for o in OPERATIONS if o.name in NEW and o.action == "list"})
+    assert set(lists) <= set(exportable())
+    pages = set()
+    for name in lists:
+        out = tmp_path / f"{name}.jsonl"
+        err = io.StringIO()
+        options = ExportOptions(name, out, sandbox=SandboxDemo(people=30), progress="off")
+        assert await export(options, err=err) == 0, err.getvalue()
+        ids = [json.loads(line)["id"] for line in out.read_bytes().splitlines()]
+        assert ids and len(ids) == len(set(ids)), name
+        if f"note: {name} cannot be sorted by updated_at" in err.getvalue():
+            pages.add(name)
+    cursor = {"opportunities", "opportunity_people", "opportunity_stages", "signal_registrations"}
+    assert pages == set(lists) - cursor
+
+
+async def test_every_list_honours_an_updated_at_filter_and_sort_only_if_it_lists_them() -> None:
+    """As Salesloft does: a list whose definition has no `updated_at` filter (custom_fields,
+    tasks, account_team_member_roles...) answers the same records with one, and an unlisted sort
+    key changes nothing; a list that has the filter answers nothing updated after 2100."""
+    future = {"updated_at[gt]": "2100-01-01T00:00:00Z"}
+    lists = [o for o in OPERATIONS if o.method == "GET" and o.paged and "{" not in o.path]
+    ignoring: list[str] = []
+    async with (
+        Sandbox(people=20) as sb,
+        aiohttp.ClientSession(headers={"Authorization": f"Bearer {sb.api_key}"}) as http,
+    ):
+
+        async def ids(op: Operation, **params: str) -> list[Any]:
+            async with http.get(sb.url + op.path, params={"per_page": "100", **params}) as resp:
+                assert resp.status == 200, (op.path, params)
+                return [r.get("id") for r in (await resp.json())["data"]]
+
+        for op in lists:
+            names = {p.name for p in op.query}
+            everything = await ids(op)
+            if "updated_at" in names:
+                assert await ids(op, **future) == [], op.path
+                continue
+            assert await ids(op, **future) == everything, op.path
+            sort = next((p for p in op.query if p.name == "sort_by"), None)
+            if sort is None or "updated_at" not in sort.description.partition("Defaults")[0]:
+                assert await ids(op, sort_by="updated_at", sort_direction="ASC") == await ids(
+                    op, sort_direction="ASC"
+                ), op.path
+            if everything:
+                ignoring.append(op.resource)
+    assert {"custom_fields", "tasks", "account_team_member_roles"} <= set(ignoring)
 
 
 async def test_scoped_fields_answer_only_the_fields_asked_for() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -101,6 +102,12 @@ SPEC: dict[str, Any] = {
                     "id": {"type": "integer"},
                     "created_at": {"type": "string", "format": "date-time"},
                     "due_on": {"type": "string", "format": "date"},
+                    # `format: date` with a timestamp example, as on Meeting.start_time
+                    "started": {
+                        "type": "string",
+                        "format": "date",
+                        "example": datetime(2022, 12, 19, 16, 49, 17, tzinfo=UTC),
+                    },
                     "person": {"$ref": "#/components/schemas/EmbeddedResource"},
                 }
             },
@@ -135,6 +142,7 @@ def test_schemas_and_models(gen: ModuleType) -> None:
     fields = {f.name: f for f in schemas["Call"].fields}
     assert fields["created_at"].type == "datetime"
     assert fields["due_on"].format == "date"
+    assert (fields["started"].type, fields["started"].format) == ("datetime", "")
     assert fields["person"].ref == "EmbeddedResource"
     text = gen.render_models(SPEC["components"]["schemas"], schemas, Path("x.yaml"))
     assert "person: PersonRef | None = None" in text
@@ -157,7 +165,13 @@ def test_resources_render_typed_signatures(gen: ModuleType) -> None:
 #: a current operation list in the conversion's style: every parameter a string, no schemas
 CURRENT: dict[str, Any] = {
     "paths": {
-        "/activities/calls": {"get": {"summary": "List calls", "parameters": []}},
+        "/activities/calls": {
+            "get": {
+                "summary": "List calls",
+                # misspelt, as on the conversion's GET /account_stages: never offered
+                "parameters": [{"in": "query", "name": "sort_driection"}],
+            }
+        },
         "/activities/calls/{id}": {
             "delete": {
                 "summary": "Delete a call",
@@ -198,8 +212,10 @@ def test_the_current_list_is_merged_typed_and_read(gen: ModuleType) -> None:
     older = gen.build_operations(SPEC)
     ops, rows = gen.merge_current(older, CURRENT)
     by_name = {o.name: o for o in ops}
-    # shared operations keep the older typing; new ones are typed from their names and facts
+    # shared operations keep the older typing (no misspelt name); new ones are typed from their
+    # names and facts
     assert by_name["list_calls"] == next(o for o in older if o.name == "list_calls")
+    assert gen.current_api.MISSPELLINGS["sort_driection"] == "sort_direction"
     opp = by_name["list_opportunities"]
     params = {q.name: q for q in opp.query}
     assert params["updated_at"].range and params["updated_at"].type == "datetime"
@@ -244,16 +260,26 @@ def test_models_from_field_facts(gen: ModuleType) -> None:
     assert refs[("Opportunity", "most_recent_cadence")] == "CadenceRef"
     assert fields["opportunity_window_person_id"].target == "people"
     assert fields["tags"].array
+    # a `date` whose source says timestamp is read as one (the reading is recorded there)
+    facts = {"play_registrations": {"fields": {"created_at": {"type": "date"}}}}
+    schemas, _, _ = gen.current_api.build_schemas(gen.Field, gen.Schema, facts)
+    created = next(f for f in schemas["PlayRegistration"].fields if f.name == "created_at")
+    assert (created.type, created.format) == ("datetime", "")
     # no facts: id, timestamps, and everything else in `extra`
     assert {f.name for f in schemas["Profile"].fields} == {"id", "created_at", "updated_at"}
     assert "No source lists its fields" in raw["Profile"]["description"]
 
 
 def test_committed_operations_doc_lists_every_operation() -> None:
+    doc = (ROOT / "docs" / "operations.md").read_text()
     rows = [
         line
-        for line in (ROOT / "docs" / "operations.md").read_text().splitlines()
+        for line in doc.splitlines()
         if line.startswith("| ") and "`/v2/" in line and "`sl." in line
     ]
     listed = {(r.split("|")[1].strip(), r.split("|")[2].strip().strip("`")) for r in rows}
     assert listed == {(o.method, o.path) for o in OPERATIONS}
+    # no method takes a name the current list misspells (the doc says how each is read)
+    taken = {p.name for o in OPERATIONS for p in (*o.query, *o.body)}
+    for wrong in ("sort_driection", "user_guid;", "action_d", "crm_d", "crm_id_tyep"):
+        assert wrong not in taken and f"`{wrong}` as `" in doc
