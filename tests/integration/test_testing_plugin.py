@@ -54,6 +54,32 @@ def test_collecting_a_project_that_does_not_use_the_plugin_loads_nothing_heavy(
     assert heavy(json.loads((tmp_path / "modules.json").read_text())) == []
 
 
+def test_a_project_without_pytest_asyncio_still_runs_and_lists_the_fixtures(
+    tmp_path: Path,
+) -> None:
+    # pytest-asyncio is not a dependency of this package: a project may have none, or another
+    # async plugin.  Here it cannot be imported (shadowed, and its pytest plugin blocked).
+    shadow = tmp_path / "shadow"
+    shadow.mkdir()
+    (shadow / "pytest_asyncio.py").write_text("raise ImportError('no pytest-asyncio here')\n")
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "test_plain.py").write_text(
+        "import sys\n"
+        "\n"
+        "def test_plain():\n"
+        "    assert 'salesloft_async.testing' in sys.modules  # the plugin was loaded\n"
+        "    assert 'pytest_asyncio' not in sys.modules  # without pytest-asyncio\n"
+    )
+    env = {"PYTHONPATH": str(shadow)}
+    result = run_pytest(project, "-p", "no:asyncio", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
+    listed = run_pytest(project, "-p", "no:asyncio", "--fixtures", env=env)
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    assert "salesloft_sandbox -- " in listed.stdout and "salesloft_client -- " in listed.stdout
+
+
 @pytest.mark.salesloft_sandbox(people=5, clock=ManualClock(start=0.0))
 async def test_a_manual_clock_drives_the_sandbox_and_the_client_fixture(
     salesloft_sandbox: Sandbox, salesloft_client: SalesloftClient
