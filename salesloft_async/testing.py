@@ -9,13 +9,14 @@ other; the defaults start in milliseconds):
 ``salesloft_sandbox``
     yields a running `salesloft_async.sandbox.Sandbox` on a free loopback port: ``.url``,
     ``.api_key``, ``.oauth_client`` (id, secret, redirect URI), ``.clock``, ``.faults`` (add
-    latency, 5xx answers, dropped connections, cut-off bodies), ``.counters`` and
-    ``.spend_by_window``.  It is stopped after the test.  Its size and budget start from
-    `SANDBOX_TEST_DEFAULTS` (300 people, a 600-cost budget per 5 s window).
+    latency, 5xx answers, dropped connections, cut-off bodies), ``.counters``,
+    ``.spend_by_window`` and ``.teams`` (each team's ``.api_key``, ``.counters`` and budget; one
+    team unless ``teams=`` asks for more).  It is stopped after the test.  Its size and budget
+    start from `SANDBOX_TEST_DEFAULTS` (300 people, a 600-cost budget per 5 s window).
 
 ``salesloft_client``
-    yields a `SalesloftClient` authenticated with the sandbox's API key and pointed at the
-    ``salesloft_sandbox`` of the same test (no budget attached).  When the sandbox runs on a
+    yields a `SalesloftClient` authenticated with the sandbox's API key (team 1's) and pointed
+    at the ``salesloft_sandbox`` of the same test (no budget attached).  When the sandbox runs on a
     `ManualClock`, so does the client's retry backoff.  It is closed after the test.
 
 Options, from the ``salesloft_sandbox`` marker or an indirect parameter (the parameter wins)::
@@ -24,10 +25,11 @@ Options, from the ``salesloft_sandbox`` marker or an indirect parameter (the par
     @pytest.mark.parametrize("salesloft_sandbox", [{"people": 9}], indirect=True)
 
 Any `SandboxConfig` field (``people``, ``accounts``, ``budget``, ``window``, ``token_ttl``,
-``faults``, ...), ``config=SandboxConfig(...)`` for a whole configuration, ``clock`` (a
-`ManualClock`, so windows and token expiry pass when the test says) and ``sleep`` (defaults to the
-clock's own ``sleep`` when it has one, so fault latency and webhook retry delays take no real time
-either).
+``faults``, ``teams`` for a sandbox of several teams, each with its own key, data and budget, to
+test a `SalesloftPool` against, ...), ``config=SandboxConfig(...)`` for a whole configuration,
+``clock`` (a `ManualClock`, so windows and token expiry pass when the test says) and ``sleep``
+(defaults to the clock's own ``sleep`` when it has one, so fault latency and webhook retry delays
+take no real time either).
 
 Without pytest fixtures: `ManualClock` is a clock and a ``sleep`` that take no real time, for any
 ``clock=``/``sleep=``/``wall_clock=`` argument (`CostBudget`, `TokenManager`, `OAuthApp`,
@@ -108,6 +110,11 @@ def sandbox_options(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 
 async def _sandbox(request: pytest.FixtureRequest) -> AsyncIterator[Sandbox]:
+    """A running `Sandbox` on a free loopback port, stopped after the test.
+
+    Options: ``@pytest.mark.salesloft_sandbox(**options)`` or an indirect parameter (see
+    `salesloft_async.testing`).
+    """
     from .sandbox import Sandbox
 
     options = sandbox_options(request)
@@ -121,6 +128,7 @@ async def _sandbox(request: pytest.FixtureRequest) -> AsyncIterator[Sandbox]:
 
 
 async def _client(salesloft_sandbox: Sandbox) -> AsyncIterator[SalesloftClient]:
+    """A `SalesloftClient` with the sandbox's API key (team 1's), closed after the test."""
     from .client import SalesloftClient
 
     clock = salesloft_sandbox.clock

@@ -174,6 +174,7 @@ def _failure_for(
     base_url: str,
     timeout: float,
     status: int = 0,
+    secrets: tuple[str, ...] = (),
 ) -> _Attempt:
     """What an exception raised while sending or reading means for the retry policy.
 
@@ -211,10 +212,18 @@ def _failure_for(
                 path=path,
             ),
         )
+    # The exception's own words say which failure it was (an aioresponses mock names the URL it
+    # has no answer for); redacted like everything else shown.  An exception whose str() fails
+    # (aiohttp's ClientResponseError without request info) is named by its type alone.
+    try:
+        detail = redact(str(exc), secrets).strip()[:200]
+    except Exception:
+        detail = ""
+    reason = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
     return _Attempt(
         "sent",
         ConnectionFailedError(
-            f"the connection failed during {method} {path}: {type(exc).__name__}" + unsure,
+            f"the connection failed during {method} {path}: {reason}" + unsure,
             method=method,
             path=path,
         ),
@@ -445,7 +454,13 @@ class Transport:
                 raw = await read_body(resp, self.max_response_size, method=method, path=path)
         except (aiohttp.ClientError, TimeoutError) as exc:
             return _failure_for(
-                exc, method, path, base_url=self.base_url, timeout=limit, status=status
+                exc,
+                method,
+                path,
+                base_url=self.base_url,
+                timeout=limit,
+                status=status,
+                secrets=secrets,
             )
         finally:
             if not settled and self.budget is not None and reservation is not None:

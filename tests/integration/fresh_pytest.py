@@ -19,8 +19,11 @@ def fresh_env() -> dict[str, str]:
     return out
 
 
-def run_pytest(cwd: Path, *, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """``pytest -q`` over `cwd`, its output captured (no cache, no hypothesis plugin)."""
+def run_pytest(
+    cwd: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """``pytest -q ARGS`` over `cwd`, its output captured (no cache, no hypothesis plugin);
+    `env` is added to the fresh environment."""
     return subprocess.run(
         [
             sys.executable,
@@ -31,10 +34,11 @@ def run_pytest(cwd: Path, *, timeout: float = 120) -> subprocess.CompletedProces
             "no:cacheprovider",
             "-p",
             "no:hypothesispytest",
+            *args,
         ],
         cwd=cwd,
         capture_output=True,
         text=True,
-        env=fresh_env(),
+        env={**fresh_env(), **(env or {})},
         timeout=timeout,
     )

@@ -25,7 +25,8 @@ from salesloft_async.spec import Operation
 class Recorder:
     """A loopback server that records each request and answers with `status`/`payload`.
 
-    (aioresponses does not support aiohttp 3.14's ClientResponse, so a real socket it is.)
+    A real socket rather than an aioresponses mock: the server reads each request as Salesloft
+    would, after aiohttp has encoded its query and body.
     """
 
     status: int = 200

@@ -76,9 +76,13 @@ async def test_a_429_then_success_with_a_budget_and_a_manual_clock() -> None:
     assert me.id == 1
     assert len(sent(mocked, "GET", url)) == 2
     assert budget.stats.rate_limited == 1
-    # the budget paused every caller after the 429 (how long: see CostBudget's docstring), and
-    # all of that pause passed on the manual clock, none of it in real time
+    # the budget paused every caller after the 429, and all of that pause passed on the manual
+    # clock, none of it in real time
     assert budget.stats.wait_time == clock() - start
+    # A mock sends no Date header and no Retry-After, so nothing says where the server's window
+    # ends: the budget probes after a sixtieth of the window (1 s of this 60 s one) instead of
+    # waiting the whole window out
+    assert 0 < clock() - start <= 60.0 / 60
 
 
 async def test_a_401_makes_the_token_manager_refresh_once() -> None:
@@ -143,3 +147,25 @@ async def test_a_get_whose_connection_drops_is_sent_again() -> None:
             person = await sl.people.get(42)
     assert person.id == 42
     assert len(sent(mocked, "GET", url)) == 2
+
+
+async def test_a_call_no_mock_answers_names_its_url() -> None:
+    # The commonest mistake in a mocked test: the error must say which URL had no mock.
+    clock = ManualClock()
+    with aioresponses() as mocked:
+        mocked.get(url_for("/v2/people/1"), payload={"data": {"id": 1}})
+        async with SalesloftClient(api_key="ak_test", clock=clock, sleep=clock.sleep) as sl:
+            with pytest.raises(ConnectionFailedError) as caught:
+                await sl.people.get(2)
+    assert f"Connection refused: GET {url_for('/v2/people/2')}" in str(caught.value)
+
+
+async def test_a_connection_error_that_repeats_the_key_is_redacted() -> None:
+    url = url_for("/v2/people")
+    with aioresponses() as mocked:
+        mocked.post(url, exception=aiohttp.ClientConnectionError("proxy refused ak_secret_123"))
+        async with SalesloftClient(api_key="ak_secret_123") as sl:
+            with pytest.raises(ConnectionFailedError) as caught:
+                await sl.people.create(email_address="ada@example.com")
+    assert "proxy refused" in str(caught.value)
+    assert "ak_secret_123" not in str(caught.value)
