@@ -15,7 +15,10 @@ from typing import Any
 import pytest
 
 from salesloft_async import SalesloftClient
+from salesloft_async.commands.export import exportable
+from salesloft_async.errors import ConfigurationError
 from salesloft_async.mirror import Mirror, MirrorStore, Row, SqliteStore
+from salesloft_async.mirror.follower import refusal
 from salesloft_async.mirror.webhooks import serve
 from salesloft_async.sandbox import ManualClock, Sandbox
 from salesloft_async.webhooks import compute_signature, tokens_by_event_type
@@ -297,3 +300,54 @@ async def test_a_list_without_updated_at_is_polled_whole(stores: StoreFactory) -
         assert sb.counters["path:/v2/custom_fields"] == before + 1  # 20 fields: one page
         [status] = await mirror.store.status()
         assert status.deleted == 1 and status.last_poll is not None
+
+
+async def test_a_list_keyed_by_text_ids_is_mirrored_and_swept(stores: StoreFactory) -> None:
+    """conversations are keyed by UUIDs: the table is keyed by text, and a sweep marks deleted the
+    rows it did not see (150 of them: PostgreSQL COPYs a batch that big)."""
+    async with (
+        Sandbox(people=10, budget=1_000_000, window=1) as sb,
+        SalesloftClient(api_key=sb.api_key, base_url=sb.url) as sl,
+        Mirror(sl, stores(), ["conversations"]) as mirror,
+    ):
+        assert mirror.text_ids == {"conversations"}
+        await mirror.load()
+        col = sb.store["conversations"]
+        expected = {(r := json.loads(col.json_of(i)))["id"]: r for i in col.ids}
+        assert len(expected) >= 20 and all(isinstance(k, str) for k in expected)
+        await assert_exact(sb, mirror.store, "conversations", expected)
+        stale = [
+            Row(f"00000000-0000-0000-0000-{n:012d}", "2020-01-01T00:00:00Z", False, "{}")
+            for n in range(150)
+        ]
+        await mirror.store.write("conversations", stale)
+        assert len(await mirror.store.records("conversations")) == len(expected) + 150
+        await mirror.poll()  # a list read by pages: every poll is a sweep
+        await assert_exact(sb, mirror.store, "conversations", expected)
+        assert mirror.stats["conversations"].tombstoned == 150
+
+
+async def test_every_list_is_mirrored_exactly_or_refused_before_reading(tmp_path: Path) -> None:
+    """Every list `read_all` reads: either the mirror copies it exactly, or (no `id` or no
+    `updated_at` in its records, so the write rule cannot order versions) it is refused by name
+    before a request is sent."""
+    refused = {name for name, cls in exportable().items() if refusal(cls) is not None}
+    assert {"tags", "groups", "custom_roles", "caller_ids"} <= refused
+    assert not {"people", "opportunities", "conversations", "custom_fields"} & refused
+    async with (
+        Sandbox(people=20, budget=1_000_000, window=1) as sb,
+        SalesloftClient(api_key=sb.api_key, base_url=sb.url) as sl,
+    ):
+        for name in exportable():
+            store = SqliteStore(tmp_path / f"{name}.db")
+            if name in refused:
+                requests = sb.counters["requests"]
+                with pytest.raises(ConfigurationError, match=f"^{name} cannot be mirrored: its"):
+                    Mirror(sl, store, [name])
+                assert sb.counters["requests"] == requests
+                continue
+            async with Mirror(sl, store, [name]) as mirror:
+                await mirror.load()
+                col = sb.store[name]
+                expected = {(r := json.loads(col.json_of(i)))["id"]: r for i in col.ids}
+                assert await store.records(name) == expected, name

@@ -101,6 +101,11 @@ def test_usage_errors_exit_2_and_status_reports_each_resource(
     assert "--schema is for PostgreSQL" in capsys.readouterr().err
     assert main(["mirror", "people", "--db", db, "--listen", "127.0.0.1:0", "--sandbox"]) == 2
     assert "--listen needs --webhook-url" in capsys.readouterr().err
+    assert main(["mirror", "people", "tags", "--db", db, "--sandbox"]) == 2
+    assert capsys.readouterr().err == (
+        "salesloft-async mirror: tags cannot be mirrored: its records have no updated_at,"
+        " so versions cannot be ordered (the write rule); export it instead\n"
+    )
     assert main(["mirror", "people", "--db", db, "--sandbox", "--api-key", "k"]) == 2
     assert capsys.readouterr().err == (
         "salesloft-async mirror: --sandbox runs its own server with its own key: drop --api-key\n"
