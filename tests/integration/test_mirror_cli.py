@@ -8,7 +8,9 @@ import asyncio
 import json
 import os
 import random
+import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -115,12 +117,28 @@ def test_usage_errors_exit_2_and_status_reports_each_resource(
     assert main(["mirror", "status", "--db", db]) == 0
     assert "no mirror in this database yet" in capsys.readouterr().out
     demo = ["mirror", "people", "--db", db, "--sandbox", "--sandbox-people", "300", "--once"]
-    assert main([*demo, "--progress", "off"]) == 0
-    assert "webhooks: http://127.0.0.1:" in capsys.readouterr().err
+    assert main([*demo, "--progress", "auto"]) == 0
+    err = capsys.readouterr().err
+    assert "webhooks: http://127.0.0.1:" in err
+    # export's progress line, not a terminal: plain lines, the last one the final state
+    final = err.splitlines()[-1]
+    assert re.fullmatch(
+        r"people: 300 loaded, 1 polls \(\+\d+\), 0 webhooks, 0 swept away · budget left \d+/600",
+        final,
+    ), final
     assert main(["mirror", "status", "--db", db]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("resource  rows  deleted  cursor  ")
     assert out[1].split()[:3] == ["people", "300", "0"]
+    assert out[1].split()[-1].endswith("s"), "lag: seconds since the last poll"
+    # a public URL of one's own, served where --listen says
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/hooks/"
+    own = ["--webhook-url", url, "--listen", f"127.0.0.1:{port}", "--progress", "off"]
+    assert main([*demo, *own]) == 0
+    assert f"webhooks: {url} (listening on port {port})" in capsys.readouterr().err
 
 
 def test_sigkill_during_the_initial_load_then_a_restart_is_exact(
