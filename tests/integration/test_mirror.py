@@ -351,3 +351,22 @@ async def test_every_list_is_mirrored_exactly_or_refused_before_reading(tmp_path
                 col = sb.store[name]
                 expected = {(r := json.loads(col.json_of(i)))["id"]: r for i in col.ids}
                 assert await store.records(name) == expected, name
+
+
+async def test_run_subscribes_for_its_resources_and_unsubscribes_when_it_stops(
+    tmp_path: Path,
+) -> None:
+    async with (
+        Sandbox(people=20, budget=1_000_000, window=1) as sb,
+        SalesloftClient(api_key=sb.api_key, base_url=sb.url) as sl,
+    ):
+        url = "http://127.0.0.1:9/hooks/"
+        mirror = Mirror(sl, SqliteStore(tmp_path / "m.db"), ["people", "notes"], webhook_url=url)
+        async with mirror:
+            await mirror.run(once=True)
+            assert mirror.stats["people"].polls == 1
+        created = {k: v for k, v in sb.counters.items() if k.startswith("route:POST /v2/webhook")}
+        deleted = {k: v for k, v in sb.counters.items() if k.startswith("route:DELETE /v2/webhook")}
+        assert sum(created.values()) == 6  # person_ and note_ created/updated/deleted
+        assert sum(deleted.values()) == 6
+        assert [s async for s in sl.webhook_subscriptions.list()] == []
