@@ -5,6 +5,8 @@ and on PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import json
 import os
 import random
@@ -22,9 +24,10 @@ import pytest
 
 from salesloft_async import SalesloftClient
 from salesloft_async.cli import main
-from salesloft_async.commands.mirror import MirrorOptions
+from salesloft_async.commands._connect import SandboxDemo
+from salesloft_async.commands.mirror import MirrorOptions, mirror
 from salesloft_async.errors import ConfigurationError
-from salesloft_async.mirror import ResourceStatus
+from salesloft_async.mirror import ResourceStatus, SqliteStore
 from salesloft_async.sandbox import Sandbox
 
 from ..mirror_stores import StoreFactory, store_factory
@@ -217,3 +220,34 @@ def test_sigkill_while_following_then_a_restart_is_exact(
         assert main(mirror_command(sb, db, "--once", "--reconcile", "0.001")) == 0
         assert records_of(factory) == sandbox_records(sb)
         assert json.dumps(sorted(records_of(factory))) == json.dumps(sb.store["people"].ids)
+
+
+async def test_the_sandbox_demo_changes_people_while_the_mirror_follows(tmp_path: Path) -> None:
+    """`--sandbox` without `--once`: the demo writes through the API and the mirror follows by
+    webhooks (on loopback) and polls, until cancelled like Ctrl-C."""
+    path = tmp_path / "demo.db"
+    options = MirrorOptions(
+        ["people"],
+        sandbox=SandboxDemo(people=200),
+        poll=0.1,
+        sandbox_changes=100,
+        progress="off",
+    )
+    follower = asyncio.create_task(mirror(options, SqliteStore(path), err=io.StringIO()))
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            await asyncio.sleep(0.05)
+            assert not follower.done(), follower.result()
+            assert time.monotonic() < deadline, "the demo's writes never reached the database"
+            if path.exists():
+                async with SqliteStore(path) as store:
+                    rows = await store.status()
+                    people = await store.records("people") if rows else {}
+                changed = [r for r in people.values() if (r.get("title") or "").startswith("demo")]
+                if rows and rows[0].last_webhook is not None and len(changed) >= 3:
+                    break
+    finally:
+        follower.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await follower
