@@ -21,8 +21,16 @@ Three paths bring versions of records, and they may race in any order; the store
 Deletes never show in a list.  ``*_deleted`` webhooks bring most of them; the reconciliation
 sweep finds the rest: every `reconcile_interval` it reads the whole list at cost 1 per page
 (refreshing every row on the way), then marks deleted the rows whose ids it did not see and whose
-stored version is not newer than the newest version it read.  It runs for the resources whose
-deletes no subscribed webhook announces (all of them when no webhooks are used).
+stored version is not newer than both the newest version stored when it began and the newest it
+read (a newer row was written while it read: not its to judge; the newest stored version counts
+too, or the delete of the most recently changed record would never be found).  It runs for the
+resources whose deletes no subscribed webhook announces (all of them when no webhooks are used).
+
+A sweep by page numbers can miss a live record: a write during the read shifts the pages after it
+(see `salesloft_async.bulk`).  The record is then marked deleted at its version, which the write
+rule would keep for good against the same version read again; so such a sweep writes what it read
+with `revive`, and the next sweep that sees the record brings it back.  The price: a ``*_deleted``
+webhook landing while a sweep by pages holds the version it deleted is undone until the next sweep.
 """
 
 from __future__ import annotations
@@ -343,9 +351,10 @@ class Mirror:
 
     async def _sweep(self, name: str) -> int:
         stats = self.stats[name]
+        revive = not self.by_updated_at(name)  # pages can shift under a read by page numbers
+        top = await self.store.latest(name) or ""
         reader: BulkRead[Any] = self.lists[name].read_all(concurrency=self.concurrency, raw=True)
         seen: set[int | str] = set()
-        top = ""
         batch: list[Row] = []
         async with contextlib.aclosing(reader.__aiter__()) as records:  # type: ignore[type-var]
             async for record in records:
@@ -354,9 +363,9 @@ class Mirror:
                 top = max(top, row.updated_at)
                 batch.append(row)
                 if len(batch) >= self.batch_size:
-                    await self.store.write(name, newest(batch))
+                    await self.store.write(name, newest(batch), revive=revive)
                     batch = []
-        await self.store.write(name, newest(batch))
+        await self.store.write(name, newest(batch), revive=revive)
         now = self.clock()
         # a row newer than anything the sweep read was written after it looked: not its to judge
         gone = await self.store.tombstone_missing(name, seen, top or _END_OF_TIME, last_sweep=now)

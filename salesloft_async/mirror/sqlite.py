@@ -30,12 +30,15 @@ _STATE = """CREATE TABLE IF NOT EXISTS mirror_state (
     resource TEXT PRIMARY KEY, checkpoint TEXT, cursor TEXT,
     last_poll REAL, last_webhook REAL, last_sweep REAL)"""
 
-#: the write rule (see `store`): replace only when (updated_at, deleted) is not lower
 _UPSERT = """INSERT INTO "{t}" (id, updated_at, deleted, record) VALUES (?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at, deleted = excluded.deleted,
     record = excluded.record
-WHERE excluded.updated_at > "{t}".updated_at
+WHERE {rule}"""
+#: the write rule (see `store`): replace only when (updated_at, deleted) is not lower
+_RULE = """excluded.updated_at > "{t}".updated_at
    OR (excluded.updated_at = "{t}".updated_at AND excluded.deleted >= "{t}".deleted)"""
+#: `revive`: replace when updated_at is not lower
+_REVIVE = 'excluded.updated_at >= "{t}".updated_at'
 
 
 class SqliteStore:
@@ -165,9 +168,11 @@ class SqliteStore:
                 [v for _, v in values] + [resource],
             )
 
-    def _write(self, resource: str, rows: Sequence[Row], state: dict[str, Any]) -> None:
+    def _write(
+        self, resource: str, rows: Sequence[Row], revive: bool, state: dict[str, Any]
+    ) -> None:
         t = check_identifier(resource)
-        sql = _UPSERT.format(t=t)
+        sql = _UPSERT.format(t=t, rule=(_REVIVE if revive else _RULE).format(t=t))
 
         def work(conn: sqlite3.Connection) -> None:
             if rows:
@@ -199,6 +204,11 @@ class SqliteStore:
 
         return self._transaction(work)
 
+    def _latest(self, resource: str) -> str | None:
+        t = check_identifier(resource)
+        top: str | None = self._db().execute(f'SELECT max(updated_at) FROM "{t}"').fetchone()[0]
+        return top
+
     def _records(self, resource: str) -> dict[Any, dict[str, Any]]:
         t = check_identifier(resource)
         rows = self._db().execute(f'SELECT id, record FROM "{t}" WHERE deleted = 0')
@@ -225,8 +235,13 @@ class SqliteStore:
     async def prepare(self, resource: str, *, text_ids: bool = False) -> ResourceState:
         return await self._call(self._prepare, resource, text_ids)
 
-    async def write(self, resource: str, rows: Sequence[Row], **state: Any) -> None:
-        await self._call(self._write, resource, rows, state)
+    async def write(
+        self, resource: str, rows: Sequence[Row], *, revive: bool = False, **state: Any
+    ) -> None:
+        await self._call(self._write, resource, rows, revive, state)
+
+    async def latest(self, resource: str) -> str | None:
+        return await self._call(self._latest, resource)
 
     async def tombstone_missing(
         self, resource: str, seen: Collection[int | str], upto: str, **state: Any

@@ -153,8 +153,13 @@ class MirrorStore(Protocol):
         state row if needed; return the state."""
         ...
 
-    async def write(self, resource: str, rows: Sequence[Row], **state: Any) -> None:
+    async def write(
+        self, resource: str, rows: Sequence[Row], *, revive: bool = False, **state: Any
+    ) -> None:
         """Apply `rows` by the write rule and set the given `STATE_FIELDS`.
+
+        `revive`: a live version also replaces a deleted row of the same `updated_at` (for a
+        sweep by page numbers, whose pages can shift under it: see `follower`).
 
         The state is never committed before the rows it follows (one transaction for both, or
         the rows first): a crash can leave rows newer than the state, which only means reading
@@ -167,6 +172,10 @@ class MirrorStore(Protocol):
     ) -> int:
         """Mark deleted every live row whose id is not in `seen` and whose `updated_at` is at or
         before `upto` (newer rows were written after the sweep looked); return how many."""
+        ...
+
+    async def latest(self, resource: str) -> str | None:
+        """The highest `updated_at` stored (canonical text), None for an empty table."""
         ...
 
     async def records(self, resource: str) -> dict[Any, dict[str, Any]]:

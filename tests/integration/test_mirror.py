@@ -370,3 +370,62 @@ async def test_run_subscribes_for_its_resources_and_unsubscribes_when_it_stops(
         assert sum(created.values()) == 6  # person_ and note_ created/updated/deleted
         assert sum(deleted.values()) == 6
         assert [s async for s in sl.webhook_subscriptions.list()] == []
+
+
+async def test_the_sweep_finds_the_delete_of_the_most_recently_changed_record(
+    stores: StoreFactory,
+) -> None:
+    """The sweep judges every row up to the newest version stored, not only up to the newest it
+    read: the record changed last, then deleted, is newer than anything left in the list."""
+    async with (
+        Sandbox(people=300, budget=1_000_000, window=1) as sb,
+        SalesloftClient(api_key=sb.api_key, base_url=sb.url) as sl,
+        Mirror(sl, stores(), ["people"]) as mirror,
+    ):
+        await mirror.load()
+        await sl.people.update(7, title="changed last")
+        await mirror.poll()
+        await sl.people.delete(7)
+        await mirror.poll()
+        assert 7 in await mirror.store.records("people")
+        assert await mirror.reconcile(force=True) == {"people": 1}
+        await assert_exact(sb, mirror.store)
+
+
+async def test_a_record_missed_when_pages_shift_comes_back_at_the_next_sweep(
+    stores: StoreFactory,
+) -> None:
+    """A list read by page numbers: a change during the sweep shifts the pages after it, so the
+    sweep misses a live record and marks it deleted; the next sweep reads it again (same version)
+    and brings it back, while the record really deleted is marked."""
+    async with (
+        Sandbox(people=10, budget=1_000_000, window=1) as sb,
+        SalesloftClient(api_key=sb.api_key, base_url=sb.url) as sl,
+        Mirror(sl, stores(), ["custom_fields"]) as mirror,
+    ):
+        for i in range(110):  # two pages
+            await sl.custom_fields.create(name=f"field {i}", field_type="person")
+        await mirror.load()
+        transport = mirror.lists["custom_fields"].transport
+        request = transport.request
+        gone: list[int] = []
+
+        async def delete_after_page_1(method: str, path: str, **kw: Any) -> Any:
+            response = await request(method, path, **kw)
+            if not gone and method == "GET" and (kw.get("params") or {}).get("page") == 1:
+                gone.append(response.data["data"][0]["id"])  # page 2 now starts one later
+                await sl.custom_fields.delete(gone[0])
+            return response
+
+        transport.request = delete_after_page_1
+        try:
+            await mirror.poll()  # every poll of this list is a sweep
+        finally:
+            transport.request = request
+        assert gone
+        missed = (sandbox_records(sb, "custom_fields").keys() - {gone[0]}) - (
+            await mirror.store.records("custom_fields")
+        ).keys()
+        assert len(missed) == 1, "the shift made the sweep miss one live record"
+        await mirror.poll()
+        await assert_exact(sb, mirror.store, "custom_fields")
