@@ -31,6 +31,7 @@ import attrs
 from ..bulk import BulkStats
 from ..errors import ConfigurationError, NotFoundError
 from ..mirror import Mirror, MirrorStore, ResourceStatus, open_store
+from ..mirror.follower import refusal
 from ..mirror.webhooks import serve
 from ._common import EXIT_FAILED, EXIT_OK, CommandError
 from ._connect import (
@@ -43,11 +44,17 @@ from ._connect import (
 from ._progress import Progress
 from .export import exportable
 
-__all__ = ["MirrorOptions", "add_arguments", "mirror", "options_from_args", "run"]
+__all__ = ["MirrorOptions", "add_arguments", "mirror", "mirrorable", "options_from_args", "run"]
+
+
+def mirrorable() -> list[str]:
+    """The list resources a mirror takes: those whose records carry an `id` and `updated_at`."""
+    return [name for name, cls in exportable().items() if refusal(cls) is None]
+
 
 DESCRIPTION = (
     "Keep a live copy of lists in SQLite or PostgreSQL (or `mirror status --db ...`).\n\n"
-    "resources: " + ", ".join(exportable())
+    "resources: " + ", ".join(mirrorable())
 )
 
 
@@ -87,9 +94,14 @@ class MirrorOptions(ConnectionOptions):
         known = exportable()
         unknown = [r for r in self.resources if r not in known]
         if not self.resources or unknown:
+            choices = ", ".join(mirrorable())
             raise ConfigurationError(
-                f"{', '.join(unknown) or 'nothing'} to mirror; choose from: {', '.join(known)}"
+                f"{', '.join(unknown) or 'nothing'} to mirror; choose from: {choices}"
             )
+        for name in self.resources:
+            why = refusal(known[name])
+            if why is not None:
+                raise ConfigurationError(f"{name} cannot be mirrored: {why}")
         if self.concurrency < 1:
             raise ConfigurationError("--concurrency must be at least 1")
         if (self.poll is not None and self.poll <= 0) or self.reconcile <= 0:

@@ -21,8 +21,16 @@ Three paths bring versions of records, and they may race in any order; the store
 Deletes never show in a list.  ``*_deleted`` webhooks bring most of them; the reconciliation
 sweep finds the rest: every `reconcile_interval` it reads the whole list at cost 1 per page
 (refreshing every row on the way), then marks deleted the rows whose ids it did not see and whose
-stored version is not newer than the newest version it read.  It runs for the resources whose
-deletes no subscribed webhook announces (all of them when no webhooks are used).
+stored version is not newer than both the newest version stored when it began and the newest it
+read (a newer row was written while it read: not its to judge; the newest stored version counts
+too, or the delete of the most recently changed record would never be found).  It runs for the
+resources whose deletes no subscribed webhook announces (all of them when no webhooks are used).
+
+A sweep by page numbers can miss a live record: a write during the read shifts the pages after it
+(see `salesloft_async.bulk`).  The record is then marked deleted at its version, which the write
+rule would keep for good against the same version read again; so such a sweep writes what it read
+with `revive`, and the next sweep that sees the record brings it back.  The price: a ``*_deleted``
+webhook landing while a sweep by pages holds the version it deleted is undone until the next sweep.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import typing
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -44,7 +53,7 @@ from .store import MirrorStore, ResourceState, Row, check_identifier, newest, ro
 if TYPE_CHECKING:
     from .webhooks import MirrorWebhooks
 
-__all__ = ["Mirror", "MirrorStats"]
+__all__ = ["Mirror", "MirrorStats", "refusal", "text_ids"]
 
 log = logging.getLogger("salesloft_async.mirror")
 
@@ -196,6 +205,8 @@ class Mirror:
         self.store = store
         self.resources = list(dict.fromkeys(check_identifier(r) for r in resources))
         self.lists = {name: _list_resource(client, name) for name in self.resources}
+        #: the resources keyed by text ids (UUIDs) rather than integers
+        self.text_ids = {name for name, res in self.lists.items() if text_ids(type(res))}
         self.poll_interval = poll_interval
         self.reconcile_interval = reconcile_interval
         self.sweep_all = sweep_all
@@ -221,7 +232,13 @@ class Mirror:
     async def open(self) -> None:
         await self.store.open()
         for name in self.resources:
-            self.states[name] = await self.store.prepare(name)
+            self.states[name] = await self._prepare(name)
+
+    async def _prepare(self, name: str) -> ResourceState:
+        return await self.store.prepare(name, text_ids=name in self.text_ids)
+
+    def _row(self, name: str, record: Record, *, deleted: bool = False) -> Row:
+        return row_of(record, deleted=deleted, text_id=name in self.text_ids)
 
     # -- initial load ------------------------------------------------------------------------------
 
@@ -242,7 +259,7 @@ class Mirror:
         try:
             async with contextlib.aclosing(reader.__aiter__()) as records:  # type: ignore[type-var]
                 async for record in records:
-                    ckpt.rows.append(row_of(record))
+                    ckpt.rows.append(self._row(name, record))
                     stats.loaded += 1
         except BaseException:
             # what was handed over and checkpointed is kept; the rest is read again next time
@@ -250,7 +267,7 @@ class Mirror:
             raise
         ckpt.state = reader.snapshot()  # complete; also when there was nothing to read
         await ckpt.flush()
-        self.states[name] = await self.store.prepare(name)
+        self.states[name] = await self._prepare(name)
         log.info("%s: initial load done, %d records", name, reader.stats.records)
 
     # -- polling -----------------------------------------------------------------------------------
@@ -283,7 +300,7 @@ class Mirror:
             if finished:
                 nxt = _settle(cursor, page)
             saved, now = nxt.to_json(), self.clock()
-            rows = newest(row_of(r) for r in fresh)
+            rows = newest(self._row(name, r) for r in fresh)
             await self.store.write(name, rows, cursor=saved, last_poll=now)
             state.cursor, state.last_poll = saved, now
             written += len(fresh)
@@ -334,20 +351,21 @@ class Mirror:
 
     async def _sweep(self, name: str) -> int:
         stats = self.stats[name]
+        revive = not self.by_updated_at(name)  # pages can shift under a read by page numbers
+        top = await self.store.latest(name) or ""
         reader: BulkRead[Any] = self.lists[name].read_all(concurrency=self.concurrency, raw=True)
-        seen: set[int] = set()
-        top = ""
+        seen: set[int | str] = set()
         batch: list[Row] = []
         async with contextlib.aclosing(reader.__aiter__()) as records:  # type: ignore[type-var]
             async for record in records:
-                row = row_of(record)
+                row = self._row(name, record)
                 seen.add(row.id)
                 top = max(top, row.updated_at)
                 batch.append(row)
                 if len(batch) >= self.batch_size:
-                    await self.store.write(name, newest(batch))
+                    await self.store.write(name, newest(batch), revive=revive)
                     batch = []
-        await self.store.write(name, newest(batch))
+        await self.store.write(name, newest(batch), revive=revive)
         now = self.clock()
         # a row newer than anything the sweep read was written after it looked: not its to judge
         gone = await self.store.tombstone_missing(name, seen, top or _END_OF_TIME, last_sweep=now)
@@ -364,7 +382,7 @@ class Mirror:
 
     async def apply(self, name: str, records: Iterable[Record], *, deleted: bool = False) -> None:
         """Write versions that arrived outside a list read (a webhook), by the same rule."""
-        rows = newest(row_of(r, deleted=deleted) for r in records)
+        rows = newest(self._row(name, r, deleted=deleted) for r in records)
         now = self.clock()
         await self.store.write(name, rows, last_webhook=now)
         self.states[name].last_webhook = now
@@ -406,4 +424,40 @@ def _list_resource(client: Any, name: str) -> Any:
         raise ConfigurationError(
             f"{name!r} is not a list resource of the client (try people, accounts, tasks, notes)"
         )
+    why = refusal(type(resource))
+    if why is not None:
+        raise ConfigurationError(f"{name} cannot be mirrored: {why}")
     return resource
+
+
+def _field_types(resource_cls: type) -> dict[str, tuple[Any, ...]]:
+    model = getattr(resource_cls, "model", None)
+    if not attrs.has(model):  # type: ignore[arg-type]
+        return {}
+    fields = attrs.fields_dict(model)
+    return {n: typing.get_args(f.type) or (f.type,) for n, f in fields.items()}
+
+
+def refusal(resource_cls: type) -> str | None:
+    """Why a list resource cannot be mirrored, or None when it can.
+
+    The write rule needs a key and a version: records without an `id` cannot be told apart, and
+    records without `updated_at` (``tags``, ``groups``, ``custom_roles``...: their documented
+    fields have none) cannot be ordered, so a late version could overwrite a newer one.  Such a
+    list is refused before anything is read, rather than failing on its first page; `export`
+    copies it whole instead.
+    """
+    types = _field_types(resource_cls)
+    if "id" not in types:
+        return "its records have no id to key the table by; export it instead"
+    if "updated_at" not in types:
+        return (
+            "its records have no updated_at, so versions cannot be ordered (the write rule);"
+            " export it instead"
+        )
+    return None
+
+
+def text_ids(resource_cls: type) -> bool:
+    """Whether the list's records are keyed by text ids (UUIDs: ``conversations``...)."""
+    return str in _field_types(resource_cls).get("id", ())

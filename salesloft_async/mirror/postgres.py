@@ -16,31 +16,35 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
-from ..bulk.keyset import parse_ts
+from ..bulk.keyset import format_ts, parse_ts
 from ..errors import ConfigurationError
 from ..postgres._compat import asyncpg
 from .store import ResourceState, ResourceStatus, Row, check_identifier, state_values
 
 __all__ = ["PostgresStore"]
 
+_ON_CONFLICT = """ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at,
+    deleted = excluded.deleted, record = excluded.record"""
 #: the write rule (see `store`): replace only when (updated_at, deleted) is not lower
-_RULE = """ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at,
-    deleted = excluded.deleted, record = excluded.record
+_RULE = f"""{_ON_CONFLICT}
 WHERE (excluded.updated_at, excluded.deleted) >= (t.updated_at, t.deleted)"""
+#: `revive`: replace when updated_at is not lower
+_REVIVE = f"{_ON_CONFLICT} WHERE excluded.updated_at >= t.updated_at"
 
-_UPSERT = f"""INSERT INTO {{t}} AS t (id, updated_at, deleted, record)
-SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::boolean[], $4::text[]::jsonb[])
-{_RULE}"""
+_UPSERT = """INSERT INTO {t} AS t (id, updated_at, deleted, record)
+SELECT * FROM unnest($1::{key}[], $2::timestamptz[], $3::boolean[], $4::text[]::jsonb[])
+{rule}"""
 
-_STAGE = """CREATE TEMP TABLE IF NOT EXISTS mirror_stage (id bigint, updated_at timestamptz,
+#: one staging table per kind of id (`key`: bigint or text)
+_STAGE = """CREATE TEMP TABLE IF NOT EXISTS mirror_stage_{key} (id {key}, updated_at timestamptz,
     deleted boolean, record jsonb) ON COMMIT DELETE ROWS"""
 
-_UPSERT_STAGED = f"""INSERT INTO {{t}} AS t (id, updated_at, deleted, record)
-SELECT id, updated_at, deleted, record FROM mirror_stage
-{_RULE}"""
+_UPSERT_STAGED = """INSERT INTO {t} AS t (id, updated_at, deleted, record)
+SELECT id, updated_at, deleted, record FROM mirror_stage_{key}
+{rule}"""
 
 #: from this many rows on, COPY into the staging table beats one statement with arrays
 COPY_FROM = 100
@@ -69,6 +73,8 @@ class PostgresStore:
         self.schema = check_identifier(schema, "schema")
         self._pool = pool
         self._own_pool = pool is None
+        #: the SQL type of each prepared resource's ids
+        self._keys: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"PostgresStore(schema={self.schema!r})"  # the DSN may hold a password
@@ -110,11 +116,12 @@ class PostgresStore:
             await self._pool.close()
             self._pool = None
 
-    async def prepare(self, resource: str) -> ResourceState:
+    async def prepare(self, resource: str, *, text_ids: bool = False) -> ResourceState:
         t = self._q(resource)
+        key = self._keys[resource] = "text" if text_ids else "bigint"
         async with self.pool.acquire() as con, con.transaction():
             await con.execute(
-                f"CREATE TABLE IF NOT EXISTS {t} (id bigint PRIMARY KEY,"
+                f"CREATE TABLE IF NOT EXISTS {t} (id {key} PRIMARY KEY,"
                 " updated_at timestamptz NOT NULL, deleted boolean NOT NULL DEFAULT false,"
                 " record jsonb NOT NULL);"
                 f' CREATE INDEX IF NOT EXISTS "{resource}_updated_at" ON {t} (updated_at)'
@@ -157,19 +164,22 @@ class PostgresStore:
             *[v for _, v in values],
         )
 
-    async def write(self, resource: str, rows: Sequence[Row], **state: Any) -> None:
-        t = self._q(resource)
+    async def write(
+        self, resource: str, rows: Sequence[Row], *, revive: bool = False, **state: Any
+    ) -> None:
+        t, key = self._q(resource), self._keys.get(resource, "bigint")
+        rule = _REVIVE if revive else _RULE
         if len(rows) >= COPY_FROM:
             # Parsing JSONB is the server's bottleneck, one core per connection: a big batch goes
             # in parallel chunks of distinct ids, and the state after every chunk has committed.
             size = -(-len(rows) // PARALLEL)
             chunks = [rows[i : i + size] for i in range(0, len(rows), size)]
-            await asyncio.gather(*(self._copy(t, chunk) for chunk in chunks))
+            await asyncio.gather(*(self._copy(t, key, rule, chunk) for chunk in chunks))
             rows = ()
         async with self.pool.acquire() as con, con.transaction():
             if rows:
                 await con.execute(
-                    _UPSERT.format(t=t),
+                    _UPSERT.format(t=t, key=key, rule=rule),
                     [r.id for r in rows],
                     [parse_ts(r.updated_at) for r in rows],
                     [r.deleted for r in rows],
@@ -177,30 +187,34 @@ class PostgresStore:
                 )
             await self._set_state(con, resource, state)
 
-    async def _copy(self, table: str, rows: Sequence[Row]) -> None:
+    async def _copy(self, table: str, key: str, rule: str, rows: Sequence[Row]) -> None:
         async with self.pool.acquire() as con, con.transaction():
-            await con.execute(_STAGE)
+            await con.execute(_STAGE.format(key=key))
             await con.copy_records_to_table(
-                "mirror_stage",
+                f"mirror_stage_{key}",
                 records=[(r.id, parse_ts(r.updated_at), r.deleted, r.record) for r in rows],
             )
-            await con.execute(_UPSERT_STAGED.format(t=table))
+            await con.execute(_UPSERT_STAGED.format(t=table, key=key, rule=rule))
 
     async def tombstone_missing(
-        self, resource: str, seen: set[int], upto: str, **state: Any
+        self, resource: str, seen: Collection[int | str], upto: str, **state: Any
     ) -> int:
-        t = self._q(resource)
+        t, key = self._q(resource), self._keys.get(resource, "bigint")
         async with self.pool.acquire() as con, con.transaction():
             done = await con.execute(
                 f"UPDATE {t} AS t SET deleted = true WHERE NOT t.deleted AND t.updated_at <= $2"
-                " AND NOT EXISTS (SELECT 1 FROM unnest($1::bigint[]) AS s(id) WHERE s.id = t.id)",
-                sorted(seen),
+                f" AND NOT EXISTS (SELECT 1 FROM unnest($1::{key}[]) AS s(id) WHERE s.id = t.id)",
+                sorted(seen),  # one kind of id per table
                 parse_ts(upto),
             )
             await self._set_state(con, resource, state)
         return int(done.split()[-1])
 
-    async def records(self, resource: str) -> dict[int, dict[str, Any]]:
+    async def latest(self, resource: str) -> str | None:
+        top = await self.pool.fetchval(f"SELECT max(updated_at) FROM {self._q(resource)}")
+        return None if top is None else format_ts(top)
+
+    async def records(self, resource: str) -> dict[Any, dict[str, Any]]:
         sql = f"SELECT id, record FROM {self._q(resource)} WHERE NOT deleted"
         rows = await self.pool.fetch(sql)
         return {r[0]: json.loads(r[1]) for r in rows}

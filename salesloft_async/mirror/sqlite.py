@@ -14,7 +14,7 @@ import asyncio
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -30,12 +30,15 @@ _STATE = """CREATE TABLE IF NOT EXISTS mirror_state (
     resource TEXT PRIMARY KEY, checkpoint TEXT, cursor TEXT,
     last_poll REAL, last_webhook REAL, last_sweep REAL)"""
 
-#: the write rule (see `store`): replace only when (updated_at, deleted) is not lower
 _UPSERT = """INSERT INTO "{t}" (id, updated_at, deleted, record) VALUES (?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at, deleted = excluded.deleted,
     record = excluded.record
-WHERE excluded.updated_at > "{t}".updated_at
+WHERE {rule}"""
+#: the write rule (see `store`): replace only when (updated_at, deleted) is not lower
+_RULE = """excluded.updated_at > "{t}".updated_at
    OR (excluded.updated_at = "{t}".updated_at AND excluded.deleted >= "{t}".deleted)"""
+#: `revive`: replace when updated_at is not lower
+_REVIVE = 'excluded.updated_at >= "{t}".updated_at'
 
 
 class SqliteStore:
@@ -118,12 +121,13 @@ class SqliteStore:
         conn.execute("COMMIT")
         return result
 
-    def _prepare(self, resource: str) -> ResourceState:
+    def _prepare(self, resource: str, text_ids: bool) -> ResourceState:
         t = check_identifier(resource)
+        key = "TEXT" if text_ids else "INTEGER"
 
         def work(conn: sqlite3.Connection) -> None:
             conn.execute(
-                f'CREATE TABLE IF NOT EXISTS "{t}" (id INTEGER PRIMARY KEY,'
+                f'CREATE TABLE IF NOT EXISTS "{t}" (id {key} PRIMARY KEY,'
                 " updated_at TEXT NOT NULL, deleted INTEGER NOT NULL DEFAULT 0,"
                 " record TEXT NOT NULL)"
             )
@@ -164,9 +168,11 @@ class SqliteStore:
                 [v for _, v in values] + [resource],
             )
 
-    def _write(self, resource: str, rows: Sequence[Row], state: dict[str, Any]) -> None:
+    def _write(
+        self, resource: str, rows: Sequence[Row], revive: bool, state: dict[str, Any]
+    ) -> None:
         t = check_identifier(resource)
-        sql = _UPSERT.format(t=t)
+        sql = _UPSERT.format(t=t, rule=(_REVIVE if revive else _RULE).format(t=t))
 
         def work(conn: sqlite3.Connection) -> None:
             if rows:
@@ -177,11 +183,14 @@ class SqliteStore:
 
         self._transaction(work)
 
-    def _tombstone(self, resource: str, seen: set[int], upto: str, state: dict[str, Any]) -> int:
+    def _tombstone(
+        self, resource: str, seen: Collection[int | str], upto: str, state: dict[str, Any]
+    ) -> int:
         t = check_identifier(resource)
 
         def work(conn: sqlite3.Connection) -> int:
-            conn.execute("CREATE TEMP TABLE IF NOT EXISTS mirror_seen (id INTEGER PRIMARY KEY)")
+            # no type: it holds integer and text ids alike, each compared as it is
+            conn.execute("CREATE TEMP TABLE IF NOT EXISTS mirror_seen (id PRIMARY KEY)")
             conn.execute("DELETE FROM mirror_seen")
             conn.executemany("INSERT INTO mirror_seen (id) VALUES (?)", [(i,) for i in seen])
             cur = conn.execute(
@@ -195,7 +204,12 @@ class SqliteStore:
 
         return self._transaction(work)
 
-    def _records(self, resource: str) -> dict[int, dict[str, Any]]:
+    def _latest(self, resource: str) -> str | None:
+        t = check_identifier(resource)
+        top: str | None = self._db().execute(f'SELECT max(updated_at) FROM "{t}"').fetchone()[0]
+        return top
+
+    def _records(self, resource: str) -> dict[Any, dict[str, Any]]:
         t = check_identifier(resource)
         rows = self._db().execute(f'SELECT id, record FROM "{t}" WHERE deleted = 0')
         return {rid: json.loads(text) for rid, text in rows}
@@ -218,18 +232,23 @@ class SqliteStore:
 
     # -- the event loop's side --------------------------------------------------------------------
 
-    async def prepare(self, resource: str) -> ResourceState:
-        return await self._call(self._prepare, resource)
+    async def prepare(self, resource: str, *, text_ids: bool = False) -> ResourceState:
+        return await self._call(self._prepare, resource, text_ids)
 
-    async def write(self, resource: str, rows: Sequence[Row], **state: Any) -> None:
-        await self._call(self._write, resource, rows, state)
+    async def write(
+        self, resource: str, rows: Sequence[Row], *, revive: bool = False, **state: Any
+    ) -> None:
+        await self._call(self._write, resource, rows, revive, state)
+
+    async def latest(self, resource: str) -> str | None:
+        return await self._call(self._latest, resource)
 
     async def tombstone_missing(
-        self, resource: str, seen: set[int], upto: str, **state: Any
+        self, resource: str, seen: Collection[int | str], upto: str, **state: Any
     ) -> int:
         return await self._call(self._tombstone, resource, seen, upto, state)
 
-    async def records(self, resource: str) -> dict[int, dict[str, Any]]:
+    async def records(self, resource: str) -> dict[Any, dict[str, Any]]:
         return await self._call(self._records, resource)
 
     async def status(self) -> list[ResourceStatus]:

@@ -1,7 +1,8 @@
 """What a mirror keeps, and the one rule by which every path writes it.
 
-Per resource one table keyed by `id`: `updated_at`, a `deleted` mark and the record's JSON exactly
-as the API sent it.  Beside them one state row per resource: the bulk-read checkpoint of the
+Per resource one table keyed by `id` (an integer, or text for the lists whose ids are UUIDs:
+``conversations``, ``calendar_events``...): `updated_at`, a `deleted` mark and the record's JSON
+exactly as the API sent it.  Beside them one state row per resource: the bulk-read checkpoint of the
 initial load, the poll cursor, and when the last poll, webhook and reconciliation happened.  The
 state is committed with the rows it follows or after them, never before, so a mirror resumes from
 the database alone.
@@ -20,13 +21,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 import attrs
 
 from ..bulk.keyset import format_ts, parse_ts, record_id, record_ts
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, ResponseDecodeError
 
 __all__ = [
     "STATE_FIELDS",
@@ -62,7 +63,8 @@ def _canonical(text: str) -> str:
 class Row:
     """One version of one record, ready to write."""
 
-    id: int
+    #: an integer, or text in a table of text ids (`MirrorStore.prepare`)
+    id: int | str
     #: canonical UTC text (`format_ts`): ordered as text and as time alike
     updated_at: str = attrs.field(converter=_canonical)
     deleted: bool
@@ -74,14 +76,25 @@ class Row:
         return (self.updated_at, self.deleted)
 
 
-def row_of(record: Mapping[str, Any], *, deleted: bool = False) -> Row:
+def row_of(record: Mapping[str, Any], *, deleted: bool = False, text_id: bool = False) -> Row:
     """The row for a record as the API (or a webhook) sent it; ResponseDecodeError without an
-    integer id or an ISO `updated_at`."""
+    integer id (a non-empty text id when `text_id`) or an ISO `updated_at`."""
     return Row(
-        id=record_id(record),
+        id=_text_id(record) if text_id else record_id(record),
         updated_at=format_ts(record_ts(record)),  # validated here, with the record in the error
         deleted=deleted,
         record=json.dumps(record, separators=(",", ":"), ensure_ascii=False),
+    )
+
+
+def _text_id(record: Mapping[str, Any]) -> str:
+    value = record.get("id")
+    if isinstance(value, str) and value:
+        return value
+    raise ResponseDecodeError(
+        "the mirror got a record without a text id",
+        status=200,
+        body_excerpt=repr({k: record.get(k) for k in ("id", "updated_at")}),
     )
 
 
@@ -91,12 +104,12 @@ def newest(rows: Iterable[Row]) -> list[Row]:
     One statement may not upsert an id twice (PostgreSQL refuses), and a fixed order keeps two
     concurrent batches from locking rows in opposite orders.
     """
-    best: dict[int, Row] = {}
+    best: dict[int | str, Row] = {}
     for row in rows:
         held = best.get(row.id)
         if held is None or row.version >= held.version:
             best[row.id] = row
-    return [best[i] for i in sorted(best)]
+    return [best[i] for i in sorted(best)]  # one kind of id per table
 
 
 @attrs.define
@@ -135,12 +148,18 @@ class MirrorStore(Protocol):
 
     async def close(self) -> None: ...
 
-    async def prepare(self, resource: str) -> ResourceState:
-        """Create the resource's table and state row if needed; return the state."""
+    async def prepare(self, resource: str, *, text_ids: bool = False) -> ResourceState:
+        """Create the resource's table (keyed by text ids when `text_ids`, else integers) and
+        state row if needed; return the state."""
         ...
 
-    async def write(self, resource: str, rows: Sequence[Row], **state: Any) -> None:
+    async def write(
+        self, resource: str, rows: Sequence[Row], *, revive: bool = False, **state: Any
+    ) -> None:
         """Apply `rows` by the write rule and set the given `STATE_FIELDS`.
+
+        `revive`: a live version also replaces a deleted row of the same `updated_at` (for a
+        sweep by page numbers, whose pages can shift under it: see `follower`).
 
         The state is never committed before the rows it follows (one transaction for both, or
         the rows first): a crash can leave rows newer than the state, which only means reading
@@ -149,13 +168,17 @@ class MirrorStore(Protocol):
         ...
 
     async def tombstone_missing(
-        self, resource: str, seen: set[int], upto: str, **state: Any
+        self, resource: str, seen: Collection[int | str], upto: str, **state: Any
     ) -> int:
         """Mark deleted every live row whose id is not in `seen` and whose `updated_at` is at or
         before `upto` (newer rows were written after the sweep looked); return how many."""
         ...
 
-    async def records(self, resource: str) -> dict[int, dict[str, Any]]:
+    async def latest(self, resource: str) -> str | None:
+        """The highest `updated_at` stored (canonical text), None for an empty table."""
+        ...
+
+    async def records(self, resource: str) -> dict[Any, dict[str, Any]]:
         """Every live (not deleted) record, by id."""
         ...
 

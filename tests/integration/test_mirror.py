@@ -15,7 +15,10 @@ from typing import Any
 import pytest
 
 from salesloft_async import SalesloftClient
+from salesloft_async.commands.export import exportable
+from salesloft_async.errors import ConfigurationError
 from salesloft_async.mirror import Mirror, MirrorStore, Row, SqliteStore
+from salesloft_async.mirror.follower import refusal
 from salesloft_async.mirror.webhooks import serve
 from salesloft_async.sandbox import ManualClock, Sandbox
 from salesloft_async.webhooks import compute_signature, tokens_by_event_type
@@ -297,3 +300,132 @@ async def test_a_list_without_updated_at_is_polled_whole(stores: StoreFactory) -
         assert sb.counters["path:/v2/custom_fields"] == before + 1  # 20 fields: one page
         [status] = await mirror.store.status()
         assert status.deleted == 1 and status.last_poll is not None
+
+
+async def test_a_list_keyed_by_text_ids_is_mirrored_and_swept(stores: StoreFactory) -> None:
+    """conversations are keyed by UUIDs: the table is keyed by text, and a sweep marks deleted the
+    rows it did not see (150 of them: PostgreSQL COPYs a batch that big)."""
+    async with (
+        Sandbox(people=10, budget=1_000_000, window=1) as sb,
+        SalesloftClient(api_key=sb.api_key, base_url=sb.url) as sl,
+        Mirror(sl, stores(), ["conversations"]) as mirror,
+    ):
+        assert mirror.text_ids == {"conversations"}
+        await mirror.load()
+        col = sb.store["conversations"]
+        expected = {(r := json.loads(col.json_of(i)))["id"]: r for i in col.ids}
+        assert len(expected) >= 20 and all(isinstance(k, str) for k in expected)
+        await assert_exact(sb, mirror.store, "conversations", expected)
+        stale = [
+            Row(f"00000000-0000-0000-0000-{n:012d}", "2020-01-01T00:00:00Z", False, "{}")
+            for n in range(150)
+        ]
+        await mirror.store.write("conversations", stale)
+        assert len(await mirror.store.records("conversations")) == len(expected) + 150
+        await mirror.poll()  # a list read by pages: every poll is a sweep
+        await assert_exact(sb, mirror.store, "conversations", expected)
+        assert mirror.stats["conversations"].tombstoned == 150
+
+
+async def test_every_list_is_mirrored_exactly_or_refused_before_reading(tmp_path: Path) -> None:
+    """Every list `read_all` reads: either the mirror copies it exactly, or (no `id` or no
+    `updated_at` in its records, so the write rule cannot order versions) it is refused by name
+    before a request is sent."""
+    refused = {name for name, cls in exportable().items() if refusal(cls) is not None}
+    assert {"tags", "groups", "custom_roles", "caller_ids"} <= refused
+    assert not {"people", "opportunities", "conversations", "custom_fields"} & refused
+    async with (
+        Sandbox(people=20, budget=1_000_000, window=1) as sb,
+        SalesloftClient(api_key=sb.api_key, base_url=sb.url) as sl,
+    ):
+        for name in exportable():
+            store = SqliteStore(tmp_path / f"{name}.db")
+            if name in refused:
+                requests = sb.counters["requests"]
+                with pytest.raises(ConfigurationError, match=f"^{name} cannot be mirrored: its"):
+                    Mirror(sl, store, [name])
+                assert sb.counters["requests"] == requests
+                continue
+            async with Mirror(sl, store, [name]) as mirror:
+                await mirror.load()
+                col = sb.store[name]
+                expected = {(r := json.loads(col.json_of(i)))["id"]: r for i in col.ids}
+                assert await store.records(name) == expected, name
+
+
+async def test_run_subscribes_for_its_resources_and_unsubscribes_when_it_stops(
+    tmp_path: Path,
+) -> None:
+    async with (
+        Sandbox(people=20, budget=1_000_000, window=1) as sb,
+        SalesloftClient(api_key=sb.api_key, base_url=sb.url) as sl,
+    ):
+        url = "http://127.0.0.1:9/hooks/"
+        mirror = Mirror(sl, SqliteStore(tmp_path / "m.db"), ["people", "notes"], webhook_url=url)
+        async with mirror:
+            await mirror.run(once=True)
+            assert mirror.stats["people"].polls == 1
+        created = {k: v for k, v in sb.counters.items() if k.startswith("route:POST /v2/webhook")}
+        deleted = {k: v for k, v in sb.counters.items() if k.startswith("route:DELETE /v2/webhook")}
+        assert sum(created.values()) == 6  # person_ and note_ created/updated/deleted
+        assert sum(deleted.values()) == 6
+        assert [s async for s in sl.webhook_subscriptions.list()] == []
+
+
+async def test_the_sweep_finds_the_delete_of_the_most_recently_changed_record(
+    stores: StoreFactory,
+) -> None:
+    """The sweep judges every row up to the newest version stored, not only up to the newest it
+    read: the record changed last, then deleted, is newer than anything left in the list."""
+    async with (
+        Sandbox(people=300, budget=1_000_000, window=1) as sb,
+        SalesloftClient(api_key=sb.api_key, base_url=sb.url) as sl,
+        Mirror(sl, stores(), ["people"]) as mirror,
+    ):
+        await mirror.load()
+        await sl.people.update(7, title="changed last")
+        await mirror.poll()
+        await sl.people.delete(7)
+        await mirror.poll()
+        assert 7 in await mirror.store.records("people")
+        assert await mirror.reconcile(force=True) == {"people": 1}
+        await assert_exact(sb, mirror.store)
+
+
+async def test_a_record_missed_when_pages_shift_comes_back_at_the_next_sweep(
+    stores: StoreFactory,
+) -> None:
+    """A list read by page numbers: a change during the sweep shifts the pages after it, so the
+    sweep misses a live record and marks it deleted; the next sweep reads it again (same version)
+    and brings it back, while the record really deleted is marked."""
+    async with (
+        Sandbox(people=10, budget=1_000_000, window=1) as sb,
+        SalesloftClient(api_key=sb.api_key, base_url=sb.url) as sl,
+        Mirror(sl, stores(), ["custom_fields"]) as mirror,
+    ):
+        for i in range(110):  # two pages
+            await sl.custom_fields.create(name=f"field {i}", field_type="person")
+        await mirror.load()
+        transport = mirror.lists["custom_fields"].transport
+        request = transport.request
+        gone: list[int] = []
+
+        async def delete_after_page_1(method: str, path: str, **kw: Any) -> Any:
+            response = await request(method, path, **kw)
+            if not gone and method == "GET" and (kw.get("params") or {}).get("page") == 1:
+                gone.append(response.data["data"][0]["id"])  # page 2 now starts one later
+                await sl.custom_fields.delete(gone[0])
+            return response
+
+        transport.request = delete_after_page_1
+        try:
+            await mirror.poll()  # every poll of this list is a sweep
+        finally:
+            transport.request = request
+        assert gone
+        missed = (sandbox_records(sb, "custom_fields").keys() - {gone[0]}) - (
+            await mirror.store.records("custom_fields")
+        ).keys()
+        assert len(missed) == 1, "the shift made the sweep miss one live record"
+        await mirror.poll()
+        await assert_exact(sb, mirror.store, "custom_fields")

@@ -5,10 +5,14 @@ and on PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import json
 import os
 import random
+import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -20,9 +24,10 @@ import pytest
 
 from salesloft_async import SalesloftClient
 from salesloft_async.cli import main
-from salesloft_async.commands.mirror import MirrorOptions
+from salesloft_async.commands._connect import SandboxDemo
+from salesloft_async.commands.mirror import MirrorOptions, mirror
 from salesloft_async.errors import ConfigurationError
-from salesloft_async.mirror import ResourceStatus
+from salesloft_async.mirror import ResourceStatus, SqliteStore
 from salesloft_async.sandbox import Sandbox
 
 from ..mirror_stores import StoreFactory, store_factory
@@ -101,6 +106,11 @@ def test_usage_errors_exit_2_and_status_reports_each_resource(
     assert "--schema is for PostgreSQL" in capsys.readouterr().err
     assert main(["mirror", "people", "--db", db, "--listen", "127.0.0.1:0", "--sandbox"]) == 2
     assert "--listen needs --webhook-url" in capsys.readouterr().err
+    assert main(["mirror", "people", "tags", "--db", db, "--sandbox"]) == 2
+    assert capsys.readouterr().err == (
+        "salesloft-async mirror: tags cannot be mirrored: its records have no updated_at,"
+        " so versions cannot be ordered (the write rule); export it instead\n"
+    )
     assert main(["mirror", "people", "--db", db, "--sandbox", "--api-key", "k"]) == 2
     assert capsys.readouterr().err == (
         "salesloft-async mirror: --sandbox runs its own server with its own key: drop --api-key\n"
@@ -110,12 +120,28 @@ def test_usage_errors_exit_2_and_status_reports_each_resource(
     assert main(["mirror", "status", "--db", db]) == 0
     assert "no mirror in this database yet" in capsys.readouterr().out
     demo = ["mirror", "people", "--db", db, "--sandbox", "--sandbox-people", "300", "--once"]
-    assert main([*demo, "--progress", "off"]) == 0
-    assert "webhooks: http://127.0.0.1:" in capsys.readouterr().err
+    assert main([*demo, "--progress", "auto"]) == 0
+    err = capsys.readouterr().err
+    assert "webhooks: http://127.0.0.1:" in err
+    # export's progress line, not a terminal: plain lines, the last one the final state
+    final = err.splitlines()[-1]
+    assert re.fullmatch(
+        r"people: 300 loaded, 1 polls \(\+\d+\), 0 webhooks, 0 swept away · budget left \d+/600",
+        final,
+    ), final
     assert main(["mirror", "status", "--db", db]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("resource  rows  deleted  cursor  ")
     assert out[1].split()[:3] == ["people", "300", "0"]
+    assert out[1].split()[-1].endswith("s"), "lag: seconds since the last poll"
+    # a public URL of one's own, served where --listen says
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/hooks/"
+    own = ["--webhook-url", url, "--listen", f"127.0.0.1:{port}", "--progress", "off"]
+    assert main([*demo, *own]) == 0
+    assert f"webhooks: {url} (listening on port {port})" in capsys.readouterr().err
 
 
 def test_sigkill_during_the_initial_load_then_a_restart_is_exact(
@@ -194,3 +220,34 @@ def test_sigkill_while_following_then_a_restart_is_exact(
         assert main(mirror_command(sb, db, "--once", "--reconcile", "0.001")) == 0
         assert records_of(factory) == sandbox_records(sb)
         assert json.dumps(sorted(records_of(factory))) == json.dumps(sb.store["people"].ids)
+
+
+async def test_the_sandbox_demo_changes_people_while_the_mirror_follows(tmp_path: Path) -> None:
+    """`--sandbox` without `--once`: the demo writes through the API and the mirror follows by
+    webhooks (on loopback) and polls, until cancelled like Ctrl-C."""
+    path = tmp_path / "demo.db"
+    options = MirrorOptions(
+        ["people"],
+        sandbox=SandboxDemo(people=200),
+        poll=0.1,
+        sandbox_changes=100,
+        progress="off",
+    )
+    follower = asyncio.create_task(mirror(options, SqliteStore(path), err=io.StringIO()))
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            await asyncio.sleep(0.05)
+            assert not follower.done(), follower.result()
+            assert time.monotonic() < deadline, "the demo's writes never reached the database"
+            if path.exists():
+                async with SqliteStore(path) as store:
+                    rows = await store.status()
+                    people = await store.records("people") if rows else {}
+                changed = [r for r in people.values() if (r.get("title") or "").startswith("demo")]
+                if rows and rows[0].last_webhook is not None and len(changed) >= 3:
+                    break
+    finally:
+        follower.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await follower

@@ -29,6 +29,10 @@ def test_a_row_keeps_the_json_and_a_canonical_time() -> None:
         row_of({"id": "7", "updated_at": T1})
     with pytest.raises(ResponseDecodeError):
         row_of({"id": 7, "updated_at": "yesterday"})
+    # a list keyed by UUIDs keeps them as text, and still needs one
+    assert row_of({"id": "c0ffee", "updated_at": T1}, text_id=True).id == "c0ffee"
+    with pytest.raises(ResponseDecodeError, match="without a text id"):
+        row_of({"id": 7, "updated_at": T1}, text_id=True)
 
 
 def test_newest_keeps_one_version_per_id_and_a_delete_outranks_its_version() -> None:
