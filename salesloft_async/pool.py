@@ -36,6 +36,16 @@ __all__ = ["BudgetFactory", "SalesloftPool"]
 
 BudgetFactory = Callable[[int], BudgetHook]
 
+#: Salesloft's ids are PostgreSQL bigints, and a team id names rows and keys of the app's own
+_MAX_ID = 2**63 - 1
+
+
+def _team_id(value: object) -> int | None:
+    """`value` when it can be a team id (a positive int a bigint holds), else None."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= _MAX_ID:
+        return value
+    return None
+
 
 def _default_budget(team_id: int) -> BudgetHook:
     return CostBudget(600, 60)
@@ -112,9 +122,9 @@ class SalesloftPool:
 
     def budget(self, team_id: int) -> BudgetHook:
         """The budget every client of `team_id` shares (made by `budget_for` on first use)."""
-        if not isinstance(team_id, int) or isinstance(team_id, bool):
+        if _team_id(team_id) is None:
             raise ConfigurationError(
-                f"team_id must be an int (a Salesloft team id), got {team_id!r}"
+                f"team_id must be a positive int (a Salesloft team id), got {team_id!r}"
             )
         budget = self._budgets.get(team_id)
         if budget is None:
@@ -188,11 +198,12 @@ class SalesloftPool:
         self.lookups += 1
         response = await self._client(auth, None).request("GET", "/v2/me", expect="object")
         team = response.data["data"].get("team")
-        team_id = team.get("id") if isinstance(team, dict) else None
-        if not isinstance(team_id, int) or isinstance(team_id, bool):
+        team_id = _team_id(team.get("id")) if isinstance(team, dict) else None
+        if team_id is None:
             raise ResponseDecodeError(
-                "GET /v2/me answered without the user's team id ('team': {'id': ...}); pass"
-                " team_id= to SalesloftPool.client to say which team these credentials spend",
+                "GET /v2/me answered without the user's team id (a positive integer at 'team':"
+                " {'id': ...}); pass team_id= to SalesloftPool.client to say which team these"
+                " credentials spend",
                 status=response.status,
                 body_excerpt="",
                 method="GET",
@@ -242,6 +253,12 @@ class _TeamBudget:
 
     def __repr__(self) -> str:
         return f"TeamBudget({self._team!r})"
+
+    @property
+    def stats(self) -> Any:
+        """The team budget's `stats` once the team is known (None before): a bulk read watches
+        it to keep from splitting its work while requests queue for the budget."""
+        return getattr(self._team, "stats", None)
 
     async def reserve(
         self, method: str, path: str, params: Mapping[str, Any] | None, lane: Lane

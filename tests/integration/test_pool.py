@@ -4,8 +4,10 @@ credential, and a malformed /v2/me from a hostile server surfacing as a named er
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -82,8 +84,9 @@ async def test_a_given_team_needs_no_lookup_and_a_failed_lookup_is_asked_again(
     sb: Sandbox,
 ) -> None:
     async with SalesloftPool(base_url=sb.url) as pool:
-        with pytest.raises(ConfigurationError, match="team_id must be an int"):
-            pool.client(sb.api_key, team_id="7")  # type: ignore[arg-type]
+        for bad in ("7", True, 0, -7, 2**63):
+            with pytest.raises(ConfigurationError, match="team_id must be a positive int"):
+                pool.client(sb.api_key, team_id=bad)  # type: ignore[arg-type]
         sl = pool.client(sb.api_key, team_id=7)
         assert sl.budget is pool.budget(7)
         await sl.request("GET", "/v2/people")
@@ -95,9 +98,13 @@ async def test_a_given_team_needs_no_lookup_and_a_failed_lookup_is_asked_again(
         assert pool.lookups == 2 and sorted(pool.budgets) == [1, 7]
 
 
-async def test_a_me_without_a_team_is_a_named_error() -> None:
+@pytest.mark.parametrize(
+    "team",
+    [{"id": "five"}, None, [], {}, {"id": True}, {"id": 1.0}, {"id": 0}, {"id": -5}, {"id": 2**63}],
+)
+async def test_a_me_without_a_team_is_a_named_error(team: object) -> None:
     async def me(request: web.Request) -> web.Response:
-        return web.json_response({"data": {"id": 5, "team": {"id": "five"}}})
+        return web.json_response({"data": {"id": 5, "team": team}})
 
     app = web.Application()
     app.router.add_get("/v2/me", me)
@@ -105,9 +112,10 @@ async def test_a_me_without_a_team_is_a_named_error() -> None:
     await server.start_server()
     try:
         async with SalesloftPool(base_url=str(server.make_url(""))) as pool:
-            with pytest.raises(ResponseDecodeError, match="team_id="):
+            with pytest.raises(ResponseDecodeError, match="team_id=") as err:
                 await pool.client("ak_test").request("GET", "/v2/people")
             assert pool.budgets == {}
+            assert "ak_test" not in str(err.value) and "ak_test" not in repr(err.value)
     finally:
         await server.close()
 
@@ -174,3 +182,52 @@ def test_clients_are_made_inside_a_running_loop() -> None:
     pool = SalesloftPool()  # building the pool opens nothing
     with pytest.raises(ConfigurationError, match="running event loop"):
         pool.client("ak_test")
+
+
+async def test_a_pool_client_reads_in_bulk_watching_its_teams_budget(sb: Sandbox) -> None:
+    from salesloft_async.bulk import _saturation
+
+    small = CostBudget(3, 60, reserve_share=0.0)
+    async with SalesloftPool(base_url=sb.url, budget_for=lambda team: small) as pool:
+        sl = pool.client(sb.api_key)
+        saturated = _saturation(sl.transport)
+        assert saturated is not None and not saturated()  # no team yet: nothing queues
+        assert len([p async for p in sl.people.read_all(per_page=100)]) == 20
+        assert sl.budget.stats == small.stats  # the lookup and the page, on the team's budget
+        waiting = [asyncio.create_task(sl.request("GET", "/v2/people")) for _ in range(3)]
+        for _ in range(100):  # let them reach the budget: one fits, the rest queue
+            if saturated():
+                break
+            await asyncio.sleep(0)
+        assert saturated()  # a bulk read on this client sees the team's queue and splits no more
+        for task in waiting:
+            task.cancel()
+        await asyncio.gather(*waiting, return_exceptions=True)
+
+
+async def test_a_given_session_outlives_the_pool(sb: Sandbox) -> None:
+    async with aiohttp.ClientSession() as session:
+        async with SalesloftPool(base_url=sb.url, session=session) as pool:
+            sl = pool.client(sb.api_key, team_id=1)
+            await sl.request("GET", "/v2/people")
+            assert sl.transport.session is session
+        assert not session.closed  # the app's own session: closing the pool leaves it open
+        with pytest.raises(ConfigurationError, match="closed"):
+            pool.client(sb.api_key)
+
+
+async def test_no_key_in_the_pools_logs_or_errors(
+    sb: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="salesloft_async")
+    async with SalesloftPool(base_url=sb.url) as pool:
+        sb.faults.add("/v2/me", error_rate=1.0, error_status=403, times=1)
+        with pytest.raises(PermissionDeniedError) as denied:
+            await pool.client(sb.api_key).request("GET", "/v2/people")
+        sl = pool.client(auth=ApiKey(sb.api_key))
+        await sl.request("GET", "/v2/people")
+        seen = [repr(pool), repr(sl), repr(sl.budget), str(denied.value), repr(denied.value)]
+        seen += [repr(b) for b in pool.budgets.values()]
+    assert caplog.records  # the requests were logged, and what was logged holds no key
+    for text in [*seen, caplog.text, *(repr(r.args) for r in caplog.records)]:
+        assert sb.api_key not in text
