@@ -74,8 +74,11 @@ def _advisory_key(name: str) -> int:
 
 
 def _int_id(name: str, value: object) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ConfigurationError(f"{name} must be an int (a Salesloft id), got {value!r}")
+    """An id the table's bigint columns hold (a larger one would fail every query instead)."""
+    if not isinstance(value, int) or isinstance(value, bool) or not -(2**63) <= value < 2**63:
+        raise ConfigurationError(
+            f"{name} must be an int a PostgreSQL bigint holds (a Salesloft id), got {value!r}"
+        )
     return value
 
 
