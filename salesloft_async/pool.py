@@ -93,8 +93,11 @@ class SalesloftPool:
         self._closed = False
         self._budgets: dict[int, BudgetHook] = {}
         self._key_teams: dict[str, int] = {}  # sha256 of an API key -> team
-        self._hook_teams: weakref.WeakKeyDictionary[AuthHook, int] = weakref.WeakKeyDictionary()
-        self._learning: dict[object, asyncio.Task[int]] = {}
+        # id of an auth object -> a weak reference to it, and its team.  By identity, not by
+        # equality (an auth object may be an unhashable dataclass), and weakly: an id comes back
+        # with a new object once its owner is gone, and nothing is kept for a forgotten credential.
+        self._hook_teams: dict[int, tuple[weakref.ref[AuthHook], int]] = {}
+        self._learning: dict[str | int, asyncio.Task[int]] = {}
         #: ``GET /v2/me`` lookups sent, for metrics (one per credential unless one failed)
         self.lookups = 0
 
@@ -172,27 +175,40 @@ class SalesloftPool:
     async def team_of(self, auth: AuthHook) -> int:
         """The team id these credentials belong to: remembered, or asked of ``/v2/me`` once."""
         key = await _credential(auth)
-        known = self._key_teams.get(key) if isinstance(key, str) else self._hook_teams.get(key)
+        known = self._known(key, auth)
         if known is not None:
             return known
+        # keyed by the object's id only while the lookup, which holds the object, runs
         task = self._learning.get(key)
         if task is None:
             task = asyncio.ensure_future(self._ask_me(auth))
             self._learning[key] = task
-            task.add_done_callback(lambda done: self._learned(key, done))
+            task.add_done_callback(lambda done: self._learned(key, auth, done))
         # shielded: a caller that gives up does not cancel the lookup others are waiting for
         return await asyncio.shield(task)
 
-    def _learned(self, key: str | AuthHook, task: asyncio.Task[int]) -> None:
+    def _known(self, key: str | int, auth: AuthHook) -> int | None:
+        if isinstance(key, str):
+            return self._key_teams.get(key)
+        entry = self._hook_teams.get(key)
+        return entry[1] if entry is not None and entry[0]() is auth else None
+
+    def _learned(self, key: str | int, auth: AuthHook, task: asyncio.Task[int]) -> None:
         self._learning.pop(key, None)
         if task.cancelled() or task.exception() is not None:
             return  # not remembered: the next first call asks again
         if isinstance(key, str):
             self._key_teams[key] = task.result()
-        else:
-            # an auth object without weak references is asked about again by each new client
-            with contextlib.suppress(TypeError):
-                self._hook_teams[key] = task.result()
+            return
+        hooks = self._hook_teams
+
+        def forget(ref: weakref.ref[AuthHook]) -> None:
+            if key in hooks and hooks[key][0] is ref:
+                del hooks[key]
+
+        # an auth object without weak references is asked about again by each new client
+        with contextlib.suppress(TypeError):
+            hooks[key] = (weakref.ref(auth, forget), task.result())
 
     async def _ask_me(self, auth: AuthHook) -> int:
         self.lookups += 1
@@ -234,12 +250,12 @@ class SalesloftPool:
         await self.close()
 
 
-async def _credential(auth: AuthHook) -> str | AuthHook:
-    """What a team is remembered by: a hash of an API key, or the auth object itself (whose
+async def _credential(auth: AuthHook) -> str | int:
+    """What a team is remembered by: a hash of an API key, or the auth object's identity (its
     header changes with every token refresh)."""
     if isinstance(auth, ApiKey):
         return hashlib.sha256((await auth.authorization()).encode()).hexdigest()
-    return auth
+    return id(auth)
 
 
 class _TeamBudget:

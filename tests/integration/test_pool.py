@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import aiohttp
 import pytest
@@ -78,6 +79,53 @@ async def test_an_auth_object_is_one_credential_however_many_clients_use_it(sb: 
         assert sb.counters["path:/v2/me"] == pool.lookups == 2
         del other  # forgotten with the object: nothing is kept for a credential no one holds
         assert len(pool._hook_teams) == 1
+        budget = pool.budget(1)  # the default factory: Salesloft's budget
+        assert isinstance(budget, CostBudget) and (budget.limit, budget.window) == (600, 60)
+
+
+class BearerOf:
+    __slots__ = ()
+    key: str
+
+    async def authorization(self) -> str:
+        return f"Bearer {self.key}"
+
+    async def on_unauthorized(self, used: str) -> bool:
+        return False
+
+
+@dataclass
+class DataBearer(BearerOf):
+    """Compared by value, so unhashable: still one credential per object."""
+
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class SlottedBearer(BearerOf):
+    """Hashable, but no weak reference can be made to it: asked about by each new client."""
+
+    key: str
+
+
+async def test_an_unhashable_or_unweakrefable_auth_object_is_a_credential_too(
+    sb: Sandbox,
+) -> None:
+    async with SalesloftPool(base_url=sb.url) as pool:
+        one, same = DataBearer(sb.api_key), DataBearer(sb.api_key)
+        assert one == same  # equal, yet two credentials: the pool goes by identity
+        clients = [pool.client(auth=a) for a in (one, one, same)]
+        await asyncio.gather(*(c.request("GET", "/v2/people") for c in clients))
+        await pool.client(auth=one).request("GET", "/v2/people")
+        assert pool.lookups == 2 and await pool.team_of(one) == 1
+        slotted = SlottedBearer(sb.api_key)
+        sl = pool.client(auth=slotted)
+        await asyncio.gather(*(sl.request("GET", "/v2/people") for _ in range(3)))
+        await sl.request("GET", "/v2/people")
+        assert pool.lookups == 3  # one for the client's concurrent first calls
+        await pool.client(auth=slotted).request("GET", "/v2/people")
+        assert pool.lookups == 4  # not remembered past its client
+        assert sb.counters["path:/v2/me"] == 4
 
 
 async def test_a_given_team_needs_no_lookup_and_a_failed_lookup_is_asked_again(
