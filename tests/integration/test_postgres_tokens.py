@@ -132,14 +132,18 @@ async def test_compare_and_set_refuses_a_stale_writer_and_lock_gives_up(table: s
         assert await store.load() is None
         assert await store.save(first, expected=None)
         assert not await store.save(newer, expected=None)  # not empty
+        assert await lock_holders(store) == []
         async with store.lock():
+            assert len(await lock_holders(store)) == 1  # held while the refresh would run
             assert await store.save(newer, expected=first.fingerprint)  # inside its own lock
             assert not await other.save(older, expected=first.fingerprint)  # lost the race
             with pytest.raises(TokenStoreError, match="could not take the token lock"):
                 async with other.lock():
                     pass  # pragma: no cover
+        assert await lock_holders(store) == []  # and only then
         async with other.lock():
             assert await other.load() == newer
+        assert await lock_holders(store) == []
         assert await PostgresTokenStore(POSTGRES_URL, 3, 5, table=table).load() is None
         assert "r2" not in repr(store) and "a2" not in repr(store)
     finally:
