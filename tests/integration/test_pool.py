@@ -7,6 +7,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -279,3 +280,23 @@ async def test_no_key_in_the_pools_logs_or_errors(
     assert caplog.records  # the requests were logged, and what was logged holds no key
     for text in [*seen, caplog.text, *(repr(r.args) for r in caplog.records)]:
         assert sb.api_key not in text
+
+
+async def test_mirrors_of_two_teams_through_one_pool(tmp_path: Path) -> None:
+    """What `salesloft-async mirror` does for one team, a many-team app does with pool clients."""
+    from salesloft_async.mirror import Mirror, SqliteStore
+
+    async with (
+        Sandbox(teams=2, people=30, users=2) as sb,
+        SalesloftPool(base_url=sb.url) as pool,
+    ):
+        for team in sb.teams.values():
+            store = SqliteStore(str(tmp_path / f"team{team.id}.db"))
+            async with Mirror(pool.client(team.api_key), store, ["people"]) as mirror:
+                await mirror.run(once=True)
+            assert mirror.stats["people"].loaded == 30
+        assert pool.lookups == 2 and sorted(pool.budgets) == [1, 2]
+        for team in sb.teams.values():  # each team's reads went to its own budget, on both sides
+            budget = pool.budget(team.id)
+            assert isinstance(budget, CostBudget)
+            assert budget.stats.spent == team.counters["cost"] > 1
