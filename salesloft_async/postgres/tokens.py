@@ -200,6 +200,8 @@ class PostgresTokenStore:
             if held is not None and held[0] is asyncio.current_task() and held[1] is not None:
                 try:
                     return await query(held[1])
+                except self._pg.DataError:
+                    raise  # the server refused the values: the connection is fine
                 except Exception as exc:
                     # Whatever broke the lock's connection, finish on another (a query that is
                     # itself wrong fails there too, and is reported from there).  A save that did
@@ -216,6 +218,13 @@ class PostgresTokenStore:
                 return await query(conn)
         except self._unreachable as exc:
             raise self._down(what, exc) from None
+        except self._pg.DataError as exc:
+            # PostgreSQL's own message quotes the JSON it refused, that is the token: not shown
+            raise TokenStoreError(
+                f"PostgreSQL refused the token of team {self.team_id}, user {self.user_id}"
+                f" ({what}: {type(exc).__name__}); jsonb holds no NUL character nor unpaired"
+                " surrogate, so a token with one cannot be kept here: connect the user again"
+            ) from None
         except self._pg.UndefinedTableError:
             raise TokenStoreError(
                 f"the token table {self.table!r} does not exist: run `await store.create_table()`"

@@ -9,6 +9,7 @@ in a schema of its own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -177,6 +178,27 @@ async def test_a_malformed_row_is_a_token_store_error(table: str, token: str) ->
         with pytest.raises(TokenStoreError, match="delete it and connect the user again") as err:
             await store.load()
         assert token not in str(err.value)
+    finally:
+        await store.close()
+
+
+async def test_a_token_postgresql_cannot_hold_is_refused_without_showing_it(
+    table: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = PostgresTokenStore(POSTGRES_URL, 5, 6, table=table)
+    good = Token(access_token="at_good", refresh_token="rt_good")
+    bad = Token(access_token="at_SECRET\x00", refresh_token="rt_SECRET")
+    try:
+        assert await store.save(good, expected=None)
+        for held in (False, True):
+            async with store.lock() if held else contextlib.nullcontext():
+                with pytest.raises(TokenStoreError, match="NUL") as err:
+                    await store.save(bad, expected=good.fingerprint)
+            shown = [str(err.value), repr(err.value), repr(err.value.__cause__), caplog.text]
+            assert not any("SECRET" in text for text in shown)
+            assert err.value.__suppress_context__
+        assert await store.load() == good  # the row is untouched
+        assert "finishing on another connection" not in caplog.text  # nothing broke but the token
     finally:
         await store.close()
 
