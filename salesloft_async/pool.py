@@ -79,8 +79,19 @@ class SalesloftPool:
         clock: Clock | None = None,
         sleep: Sleep | None = None,
     ):
-        if connections < 1:
-            raise ConfigurationError(f"connections must be at least 1, got {connections!r}")
+        if not isinstance(connections, int) or isinstance(connections, bool) or connections < 1:
+            raise ConfigurationError(
+                f"connections must be an int of at least 1, got {connections!r}"
+            )
+        if not callable(budget_for):
+            raise ConfigurationError(
+                "budget_for must be a function of a team id that makes its budget, such as"
+                " lambda team: CostBudget(600, 60)"
+            )
+        if session is not None and not isinstance(session, aiohttp.ClientSession):
+            raise ConfigurationError(
+                f"session must be an aiohttp.ClientSession, got {type(session).__name__}"
+            )
         self.base_url = check_base_url(base_url)
         self.budget_for = budget_for
         self.connections = connections
@@ -131,7 +142,13 @@ class SalesloftPool:
             )
         budget = self._budgets.get(team_id)
         if budget is None:
-            budget = self._budgets[team_id] = self.budget_for(team_id)
+            budget = self.budget_for(team_id)
+            if not isinstance(budget, BudgetHook):
+                raise ConfigurationError(
+                    f"budget_for({team_id}) returned {type(budget).__name__}, not a budget"
+                    " (a CostBudget, a RedisBudget, or your own with reserve/settle/release)"
+                )
+            self._budgets[team_id] = budget
         return budget
 
     @property

@@ -300,3 +300,25 @@ async def test_mirrors_of_two_teams_through_one_pool(tmp_path: Path) -> None:
             budget = pool.budget(team.id)
             assert isinstance(budget, CostBudget)
             assert budget.stats.spent == team.counters["cost"] > 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "says"),
+    [
+        ({"connections": 0}, "connections must be an int of at least 1"),
+        ({"connections": "5"}, "connections must be an int"),
+        ({"connections": 2.5}, "connections must be an int"),
+        ({"budget_for": None}, "budget_for must be a function"),
+        ({"session": "http://127.0.0.1"}, "session must be an aiohttp.ClientSession"),
+    ],
+)
+def test_a_pool_made_wrong_says_what_to_give(kwargs: dict[str, object], says: str) -> None:
+    with pytest.raises(ConfigurationError, match=says):
+        SalesloftPool(base_url="http://127.0.0.1:1", **kwargs)  # type: ignore[arg-type]
+
+
+async def test_a_factory_that_makes_no_budget_is_named() -> None:
+    async with SalesloftPool(base_url="http://127.0.0.1:1", budget_for=lambda t: 600) as pool:  # type: ignore[arg-type,return-value]
+        with pytest.raises(ConfigurationError, match=r"budget_for\(3\) returned int, not a budget"):
+            pool.client("ak_test", team_id=3)
+        assert pool.budgets == {}
