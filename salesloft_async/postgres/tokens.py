@@ -16,7 +16,9 @@ team, user), taken on a pooled connection and held only while the refresh runs. 
 it with its connection, so a holder killed by SIGKILL frees it at once.  A holder whose connection
 is lost mid-refresh (a restart, `pg_terminate_backend`) finishes its save on another connection:
 the token it was just given by Salesloft is not thrown away, and the compare-and-set still refuses
-it if someone else wrote first.
+it if someone else wrote first.  Its lock is gone with the connection, though: a second process may
+refresh with the same refresh token meanwhile, be refused (``invalid_grant``) and re-read the
+store, finding the first one's token only if its save has landed by then.
 """
 
 from __future__ import annotations
