@@ -36,6 +36,16 @@ __all__ = ["BudgetFactory", "SalesloftPool"]
 
 BudgetFactory = Callable[[int], BudgetHook]
 
+#: Salesloft's ids are PostgreSQL bigints, and a team id names rows and keys of the app's own
+_MAX_ID = 2**63 - 1
+
+
+def _team_id(value: object) -> int | None:
+    """`value` when it can be a team id (a positive int a bigint holds), else None."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= _MAX_ID:
+        return value
+    return None
+
 
 def _default_budget(team_id: int) -> BudgetHook:
     return CostBudget(600, 60)
@@ -69,8 +79,19 @@ class SalesloftPool:
         clock: Clock | None = None,
         sleep: Sleep | None = None,
     ):
-        if connections < 1:
-            raise ConfigurationError(f"connections must be at least 1, got {connections!r}")
+        if not isinstance(connections, int) or isinstance(connections, bool) or connections < 1:
+            raise ConfigurationError(
+                f"connections must be an int of at least 1, got {connections!r}"
+            )
+        if not callable(budget_for):
+            raise ConfigurationError(
+                "budget_for must be a function of a team id that makes its budget, such as"
+                " lambda team: CostBudget(600, 60)"
+            )
+        if session is not None and not isinstance(session, aiohttp.ClientSession):
+            raise ConfigurationError(
+                f"session must be an aiohttp.ClientSession, got {type(session).__name__}"
+            )
         self.base_url = check_base_url(base_url)
         self.budget_for = budget_for
         self.connections = connections
@@ -83,8 +104,11 @@ class SalesloftPool:
         self._closed = False
         self._budgets: dict[int, BudgetHook] = {}
         self._key_teams: dict[str, int] = {}  # sha256 of an API key -> team
-        self._hook_teams: weakref.WeakKeyDictionary[AuthHook, int] = weakref.WeakKeyDictionary()
-        self._learning: dict[object, asyncio.Task[int]] = {}
+        # id of an auth object -> a weak reference to it, and its team.  By identity, not by
+        # equality (an auth object may be an unhashable dataclass), and weakly: an id comes back
+        # with a new object once its owner is gone, and nothing is kept for a forgotten credential.
+        self._hook_teams: dict[int, tuple[weakref.ref[AuthHook], int]] = {}
+        self._learning: dict[str | int, asyncio.Task[int]] = {}
         #: ``GET /v2/me`` lookups sent, for metrics (one per credential unless one failed)
         self.lookups = 0
 
@@ -112,13 +136,19 @@ class SalesloftPool:
 
     def budget(self, team_id: int) -> BudgetHook:
         """The budget every client of `team_id` shares (made by `budget_for` on first use)."""
-        if not isinstance(team_id, int) or isinstance(team_id, bool):
+        if _team_id(team_id) is None:
             raise ConfigurationError(
-                f"team_id must be an int (a Salesloft team id), got {team_id!r}"
+                f"team_id must be a positive int (a Salesloft team id), got {team_id!r}"
             )
         budget = self._budgets.get(team_id)
         if budget is None:
-            budget = self._budgets[team_id] = self.budget_for(team_id)
+            budget = self.budget_for(team_id)
+            if not isinstance(budget, BudgetHook):
+                raise ConfigurationError(
+                    f"budget_for({team_id}) returned {type(budget).__name__}, not a budget"
+                    " (a CostBudget, a RedisBudget, or your own with reserve/settle/release)"
+                )
+            self._budgets[team_id] = budget
         return budget
 
     @property
@@ -162,37 +192,51 @@ class SalesloftPool:
     async def team_of(self, auth: AuthHook) -> int:
         """The team id these credentials belong to: remembered, or asked of ``/v2/me`` once."""
         key = await _credential(auth)
-        known = self._key_teams.get(key) if isinstance(key, str) else self._hook_teams.get(key)
+        known = self._known(key, auth)
         if known is not None:
             return known
+        # keyed by the object's id only while the lookup, which holds the object, runs
         task = self._learning.get(key)
         if task is None:
             task = asyncio.ensure_future(self._ask_me(auth))
             self._learning[key] = task
-            task.add_done_callback(lambda done: self._learned(key, done))
+            task.add_done_callback(lambda done: self._learned(key, auth, done))
         # shielded: a caller that gives up does not cancel the lookup others are waiting for
         return await asyncio.shield(task)
 
-    def _learned(self, key: str | AuthHook, task: asyncio.Task[int]) -> None:
+    def _known(self, key: str | int, auth: AuthHook) -> int | None:
+        if isinstance(key, str):
+            return self._key_teams.get(key)
+        entry = self._hook_teams.get(key)
+        return entry[1] if entry is not None and entry[0]() is auth else None
+
+    def _learned(self, key: str | int, auth: AuthHook, task: asyncio.Task[int]) -> None:
         self._learning.pop(key, None)
         if task.cancelled() or task.exception() is not None:
             return  # not remembered: the next first call asks again
         if isinstance(key, str):
             self._key_teams[key] = task.result()
-        else:
-            # an auth object without weak references is asked about again by each new client
-            with contextlib.suppress(TypeError):
-                self._hook_teams[key] = task.result()
+            return
+        hooks = self._hook_teams
+
+        def forget(ref: weakref.ref[AuthHook]) -> None:
+            if key in hooks and hooks[key][0] is ref:
+                del hooks[key]
+
+        # an auth object without weak references is asked about again by each new client
+        with contextlib.suppress(TypeError):
+            hooks[key] = (weakref.ref(auth, forget), task.result())
 
     async def _ask_me(self, auth: AuthHook) -> int:
         self.lookups += 1
         response = await self._client(auth, None).request("GET", "/v2/me", expect="object")
         team = response.data["data"].get("team")
-        team_id = team.get("id") if isinstance(team, dict) else None
-        if not isinstance(team_id, int) or isinstance(team_id, bool):
+        team_id = _team_id(team.get("id")) if isinstance(team, dict) else None
+        if team_id is None:
             raise ResponseDecodeError(
-                "GET /v2/me answered without the user's team id ('team': {'id': ...}); pass"
-                " team_id= to SalesloftPool.client to say which team these credentials spend",
+                "GET /v2/me answered without the user's team id (a positive integer at 'team':"
+                " {'id': ...}); pass team_id= to SalesloftPool.client to say which team these"
+                " credentials spend",
                 status=response.status,
                 body_excerpt="",
                 method="GET",
@@ -223,12 +267,12 @@ class SalesloftPool:
         await self.close()
 
 
-async def _credential(auth: AuthHook) -> str | AuthHook:
-    """What a team is remembered by: a hash of an API key, or the auth object itself (whose
+async def _credential(auth: AuthHook) -> str | int:
+    """What a team is remembered by: a hash of an API key, or the auth object's identity (its
     header changes with every token refresh)."""
     if isinstance(auth, ApiKey):
         return hashlib.sha256((await auth.authorization()).encode()).hexdigest()
-    return auth
+    return id(auth)
 
 
 class _TeamBudget:
@@ -242,6 +286,12 @@ class _TeamBudget:
 
     def __repr__(self) -> str:
         return f"TeamBudget({self._team!r})"
+
+    @property
+    def stats(self) -> Any:
+        """The team budget's `stats` once the team is known (None before): a bulk read watches
+        it to keep from splitting its work while requests queue for the budget."""
+        return getattr(self._team, "stats", None)
 
     async def reserve(
         self, method: str, path: str, params: Mapping[str, Any] | None, lane: Lane

@@ -24,7 +24,7 @@ async def postgres_or_skip(url: str = POSTGRES_URL) -> asyncpg.Connection:
     except (OSError, TimeoutError, asyncpg.PostgresError):
         if os.environ.get("CI"):
             raise
-        pytest.skip("no PostgreSQL at 127.0.0.1:5432/test (set CI=1 to make this a failure)")
+        pytest.skip(f"no PostgreSQL at {url} (set CI=1 to make this a failure)")
 
 
 @asynccontextmanager

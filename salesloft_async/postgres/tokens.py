@@ -16,7 +16,9 @@ team, user), taken on a pooled connection and held only while the refresh runs. 
 it with its connection, so a holder killed by SIGKILL frees it at once.  A holder whose connection
 is lost mid-refresh (a restart, `pg_terminate_backend`) finishes its save on another connection:
 the token it was just given by Salesloft is not thrown away, and the compare-and-set still refuses
-it if someone else wrote first.
+it if someone else wrote first.  Its lock is gone with the connection, though: a second process may
+refresh with the same refresh token meanwhile, be refused (``invalid_grant``) and re-read the
+store, finding the first one's token only if its save has landed by then.
 """
 
 from __future__ import annotations
@@ -74,8 +76,11 @@ def _advisory_key(name: str) -> int:
 
 
 def _int_id(name: str, value: object) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ConfigurationError(f"{name} must be an int (a Salesloft id), got {value!r}")
+    """An id the table's bigint columns hold (a larger one would fail every query instead)."""
+    if not isinstance(value, int) or isinstance(value, bool) or not -(2**63) <= value < 2**63:
+        raise ConfigurationError(
+            f"{name} must be an int a PostgreSQL bigint holds (a Salesloft id), got {value!r}"
+        )
     return value
 
 
@@ -197,6 +202,8 @@ class PostgresTokenStore:
             if held is not None and held[0] is asyncio.current_task() and held[1] is not None:
                 try:
                     return await query(held[1])
+                except self._pg.DataError:
+                    raise  # the server refused the values: the connection is fine
                 except Exception as exc:
                     # Whatever broke the lock's connection, finish on another (a query that is
                     # itself wrong fails there too, and is reported from there).  A save that did
@@ -213,6 +220,13 @@ class PostgresTokenStore:
                 return await query(conn)
         except self._unreachable as exc:
             raise self._down(what, exc) from None
+        except self._pg.DataError as exc:
+            # PostgreSQL's own message quotes the JSON it refused, that is the token: not shown
+            raise TokenStoreError(
+                f"PostgreSQL refused the token of team {self.team_id}, user {self.user_id}"
+                f" ({what}: {type(exc).__name__}); jsonb holds no NUL character nor unpaired"
+                " surrogate, so a token with one cannot be kept here: connect the user again"
+            ) from None
         except self._pg.UndefinedTableError:
             raise TokenStoreError(
                 f"the token table {self.table!r} does not exist: run `await store.create_table()`"

@@ -4,8 +4,12 @@ credential, and a malformed /v2/me from a hostile server surfacing as a named er
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
 
+import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -76,14 +80,62 @@ async def test_an_auth_object_is_one_credential_however_many_clients_use_it(sb: 
         assert sb.counters["path:/v2/me"] == pool.lookups == 2
         del other  # forgotten with the object: nothing is kept for a credential no one holds
         assert len(pool._hook_teams) == 1
+        budget = pool.budget(1)  # the default factory: Salesloft's budget
+        assert isinstance(budget, CostBudget) and (budget.limit, budget.window) == (600, 60)
+
+
+class BearerOf:
+    __slots__ = ()
+    key: str
+
+    async def authorization(self) -> str:
+        return f"Bearer {self.key}"
+
+    async def on_unauthorized(self, used: str) -> bool:
+        return False
+
+
+@dataclass
+class DataBearer(BearerOf):
+    """Compared by value, so unhashable: still one credential per object."""
+
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class SlottedBearer(BearerOf):
+    """Hashable, but no weak reference can be made to it: asked about by each new client."""
+
+    key: str
+
+
+async def test_an_unhashable_or_unweakrefable_auth_object_is_a_credential_too(
+    sb: Sandbox,
+) -> None:
+    async with SalesloftPool(base_url=sb.url) as pool:
+        one, same = DataBearer(sb.api_key), DataBearer(sb.api_key)
+        assert one == same  # equal, yet two credentials: the pool goes by identity
+        clients = [pool.client(auth=a) for a in (one, one, same)]
+        await asyncio.gather(*(c.request("GET", "/v2/people") for c in clients))
+        await pool.client(auth=one).request("GET", "/v2/people")
+        assert pool.lookups == 2 and await pool.team_of(one) == 1
+        slotted = SlottedBearer(sb.api_key)
+        sl = pool.client(auth=slotted)
+        await asyncio.gather(*(sl.request("GET", "/v2/people") for _ in range(3)))
+        await sl.request("GET", "/v2/people")
+        assert pool.lookups == 3  # one for the client's concurrent first calls
+        await pool.client(auth=slotted).request("GET", "/v2/people")
+        assert pool.lookups == 4  # not remembered past its client
+        assert sb.counters["path:/v2/me"] == 4
 
 
 async def test_a_given_team_needs_no_lookup_and_a_failed_lookup_is_asked_again(
     sb: Sandbox,
 ) -> None:
     async with SalesloftPool(base_url=sb.url) as pool:
-        with pytest.raises(ConfigurationError, match="team_id must be an int"):
-            pool.client(sb.api_key, team_id="7")  # type: ignore[arg-type]
+        for bad in ("7", True, 0, -7, 2**63):
+            with pytest.raises(ConfigurationError, match="team_id must be a positive int"):
+                pool.client(sb.api_key, team_id=bad)  # type: ignore[arg-type]
         sl = pool.client(sb.api_key, team_id=7)
         assert sl.budget is pool.budget(7)
         await sl.request("GET", "/v2/people")
@@ -95,9 +147,13 @@ async def test_a_given_team_needs_no_lookup_and_a_failed_lookup_is_asked_again(
         assert pool.lookups == 2 and sorted(pool.budgets) == [1, 7]
 
 
-async def test_a_me_without_a_team_is_a_named_error() -> None:
+@pytest.mark.parametrize(
+    "team",
+    [{"id": "five"}, None, [], {}, {"id": True}, {"id": 1.0}, {"id": 0}, {"id": -5}, {"id": 2**63}],
+)
+async def test_a_me_without_a_team_is_a_named_error(team: object) -> None:
     async def me(request: web.Request) -> web.Response:
-        return web.json_response({"data": {"id": 5, "team": {"id": "five"}}})
+        return web.json_response({"data": {"id": 5, "team": team}})
 
     app = web.Application()
     app.router.add_get("/v2/me", me)
@@ -105,9 +161,10 @@ async def test_a_me_without_a_team_is_a_named_error() -> None:
     await server.start_server()
     try:
         async with SalesloftPool(base_url=str(server.make_url(""))) as pool:
-            with pytest.raises(ResponseDecodeError, match="team_id="):
+            with pytest.raises(ResponseDecodeError, match="team_id=") as err:
                 await pool.client("ak_test").request("GET", "/v2/people")
             assert pool.budgets == {}
+            assert "ak_test" not in str(err.value) and "ak_test" not in repr(err.value)
     finally:
         await server.close()
 
@@ -174,3 +231,94 @@ def test_clients_are_made_inside_a_running_loop() -> None:
     pool = SalesloftPool()  # building the pool opens nothing
     with pytest.raises(ConfigurationError, match="running event loop"):
         pool.client("ak_test")
+
+
+async def test_a_pool_client_reads_in_bulk_watching_its_teams_budget(sb: Sandbox) -> None:
+    from salesloft_async.bulk import _saturation
+
+    small = CostBudget(3, 60, reserve_share=0.0)
+    async with SalesloftPool(base_url=sb.url, budget_for=lambda team: small) as pool:
+        sl = pool.client(sb.api_key)
+        saturated = _saturation(sl.transport)
+        assert saturated is not None and not saturated()  # no team yet: nothing queues
+        assert len([p async for p in sl.people.read_all(per_page=100)]) == 20
+        assert sl.budget.stats == small.stats  # the lookup and the page, on the team's budget
+        waiting = [asyncio.create_task(sl.request("GET", "/v2/people")) for _ in range(3)]
+        for _ in range(100):  # let them reach the budget: one fits, the rest queue
+            if saturated():
+                break
+            await asyncio.sleep(0)
+        assert saturated()  # a bulk read on this client sees the team's queue and splits no more
+        for task in waiting:
+            task.cancel()
+        await asyncio.gather(*waiting, return_exceptions=True)
+
+
+async def test_a_given_session_outlives_the_pool(sb: Sandbox) -> None:
+    async with aiohttp.ClientSession() as session:
+        async with SalesloftPool(base_url=sb.url, session=session) as pool:
+            sl = pool.client(sb.api_key, team_id=1)
+            await sl.request("GET", "/v2/people")
+            assert sl.transport.session is session
+        assert not session.closed  # the app's own session: closing the pool leaves it open
+        with pytest.raises(ConfigurationError, match="closed"):
+            pool.client(sb.api_key)
+
+
+async def test_no_key_in_the_pools_logs_or_errors(
+    sb: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="salesloft_async")
+    async with SalesloftPool(base_url=sb.url) as pool:
+        sb.faults.add("/v2/me", error_rate=1.0, error_status=403, times=1)
+        with pytest.raises(PermissionDeniedError) as denied:
+            await pool.client(sb.api_key).request("GET", "/v2/people")
+        sl = pool.client(auth=ApiKey(sb.api_key))
+        await sl.request("GET", "/v2/people")
+        seen = [repr(pool), repr(sl), repr(sl.budget), str(denied.value), repr(denied.value)]
+        seen += [repr(b) for b in pool.budgets.values()]
+    assert caplog.records  # the requests were logged, and what was logged holds no key
+    for text in [*seen, caplog.text, *(repr(r.args) for r in caplog.records)]:
+        assert sb.api_key not in text
+
+
+async def test_mirrors_of_two_teams_through_one_pool(tmp_path: Path) -> None:
+    """What `salesloft-async mirror` does for one team, a many-team app does with pool clients."""
+    from salesloft_async.mirror import Mirror, SqliteStore
+
+    async with (
+        Sandbox(teams=2, people=30, users=2) as sb,
+        SalesloftPool(base_url=sb.url) as pool,
+    ):
+        for team in sb.teams.values():
+            store = SqliteStore(str(tmp_path / f"team{team.id}.db"))
+            async with Mirror(pool.client(team.api_key), store, ["people"]) as mirror:
+                await mirror.run(once=True)
+            assert mirror.stats["people"].loaded == 30
+        assert pool.lookups == 2 and sorted(pool.budgets) == [1, 2]
+        for team in sb.teams.values():  # each team's reads went to its own budget, on both sides
+            budget = pool.budget(team.id)
+            assert isinstance(budget, CostBudget)
+            assert budget.stats.spent == team.counters["cost"] > 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "says"),
+    [
+        ({"connections": 0}, "connections must be an int of at least 1"),
+        ({"connections": "5"}, "connections must be an int"),
+        ({"connections": 2.5}, "connections must be an int"),
+        ({"budget_for": None}, "budget_for must be a function"),
+        ({"session": "http://127.0.0.1"}, "session must be an aiohttp.ClientSession"),
+    ],
+)
+def test_a_pool_made_wrong_says_what_to_give(kwargs: dict[str, object], says: str) -> None:
+    with pytest.raises(ConfigurationError, match=says):
+        SalesloftPool(base_url="http://127.0.0.1:1", **kwargs)  # type: ignore[arg-type]
+
+
+async def test_a_factory_that_makes_no_budget_is_named() -> None:
+    async with SalesloftPool(base_url="http://127.0.0.1:1", budget_for=lambda t: 600) as pool:  # type: ignore[arg-type,return-value]
+        with pytest.raises(ConfigurationError, match=r"budget_for\(3\) returned int, not a budget"):
+            pool.client("ak_test", team_id=3)
+        assert pool.budgets == {}

@@ -9,6 +9,8 @@ in a schema of its own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -76,8 +78,9 @@ async def lock_holders(store: PostgresTokenStore) -> list[int]:
 
 
 async def test_connection_lost_mid_refresh_the_token_is_saved_whole_and_the_next_refresh_works(
-    tmp_path: Path, table: str
+    tmp_path: Path, table: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG, logger="salesloft_async")
     at_server, answer = asyncio.Event(), asyncio.Event()
 
     async def gate(seconds: float) -> None:  # the sandbox's latency: hold the token request
@@ -111,6 +114,13 @@ async def test_connection_lost_mid_refresh_the_token_is_saved_whole_and_the_next
         await store.close()
         assert sb.counters["grant:refresh_token"] == 2
         assert sb.counters["invalid_grant"] == 0
+        latest = await env.stored()
+        assert latest is not None and latest.refresh_token
+    # the lost connection was logged, and no log line names a token
+    assert "finishing on another connection" in caplog.text
+    secrets = [first.access_token, first.refresh_token, stored.access_token, stored.refresh_token]
+    for secret in [*secrets, latest.access_token, latest.refresh_token]:
+        assert secret and secret not in caplog.text and secret not in repr(store)
 
 
 async def test_compare_and_set_refuses_a_stale_writer_and_lock_gives_up(table: str) -> None:
@@ -123,14 +133,18 @@ async def test_compare_and_set_refuses_a_stale_writer_and_lock_gives_up(table: s
         assert await store.load() is None
         assert await store.save(first, expected=None)
         assert not await store.save(newer, expected=None)  # not empty
+        assert await lock_holders(store) == []
         async with store.lock():
+            assert len(await lock_holders(store)) == 1  # held while the refresh would run
             assert await store.save(newer, expected=first.fingerprint)  # inside its own lock
             assert not await other.save(older, expected=first.fingerprint)  # lost the race
             with pytest.raises(TokenStoreError, match="could not take the token lock"):
                 async with other.lock():
                     pass  # pragma: no cover
+        assert await lock_holders(store) == []  # and only then
         async with other.lock():
             assert await other.load() == newer
+        assert await lock_holders(store) == []
         assert await PostgresTokenStore(POSTGRES_URL, 3, 5, table=table).load() is None
         assert "r2" not in repr(store) and "a2" not in repr(store)
     finally:
@@ -168,17 +182,40 @@ async def test_a_malformed_row_is_a_token_store_error(table: str, token: str) ->
         await store.close()
 
 
+async def test_a_token_postgresql_cannot_hold_is_refused_without_showing_it(
+    table: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = PostgresTokenStore(POSTGRES_URL, 5, 6, table=table)
+    good = Token(access_token="at_good", refresh_token="rt_good")
+    bad = Token(access_token="at_SECRET\x00", refresh_token="rt_SECRET")
+    try:
+        assert await store.save(good, expected=None)
+        for held in (False, True):
+            async with store.lock() if held else contextlib.nullcontext():
+                with pytest.raises(TokenStoreError, match="NUL") as err:
+                    await store.save(bad, expected=good.fingerprint)
+            shown = [str(err.value), repr(err.value), repr(err.value.__cause__), caplog.text]
+            assert not any("SECRET" in text for text in shown)
+            assert err.value.__suppress_context__
+        assert await store.load() == good  # the row is untouched
+        assert "finishing on another connection" not in caplog.text  # nothing broke but the token
+    finally:
+        await store.close()
+
+
 async def test_a_missing_table_or_server_says_what_to_do(table: str) -> None:
     missing = PostgresTokenStore(POSTGRES_URL, 1, 1, table=table + "_nope")
-    down = PostgresTokenStore("postgresql://127.0.0.1:1/test", 1, 1)
+    down = PostgresTokenStore("postgresql://app:pw_hidden@127.0.0.1:1/test", 1, 1)
     try:
         with pytest.raises(TokenStoreError, match="create_table"):
             await missing.load()
-        with pytest.raises(TokenStoreError, match="PostgreSQL unreachable"):
+        with pytest.raises(TokenStoreError, match="PostgreSQL unreachable") as unreachable:
             await down.load()
-        with pytest.raises(TokenStoreError, match="PostgreSQL unreachable"):
+        with pytest.raises(TokenStoreError, match="PostgreSQL unreachable") as locking:
             async with down.lock():
                 pass  # pragma: no cover
+        for text in (repr(down), str(unreachable.value), str(locking.value)):
+            assert "pw_hidden" not in text  # the DSN's password
     finally:
         await missing.close()
         await down.close()
@@ -186,7 +223,14 @@ async def test_a_missing_table_or_server_says_what_to_do(table: str) -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"table": "x; DROP TABLE y"}, {"team_id": "1"}, {"lock_timeout": 0}, {"db": object()}],
+    [
+        {"table": "x; DROP TABLE y"},
+        {"team_id": "1"},
+        {"team_id": 2**63},
+        {"user_id": -(2**63) - 1},
+        {"lock_timeout": 0},
+        {"db": object()},
+    ],
 )
 def test_bad_arguments_are_configuration_errors(kwargs: dict[str, Any]) -> None:
     args: dict[str, Any] = {"db": POSTGRES_URL, "team_id": 1, "user_id": 1, **kwargs}

@@ -3,6 +3,10 @@ one-team sandbox is what it always was."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import io
+
 import aiohttp
 
 from salesloft_async import SalesloftClient
@@ -68,12 +72,32 @@ async def test_oauth_users_sign_in_to_the_team_the_login_names() -> None:
                     assert resp.status == 400
 
 
-def test_the_command_line_asks_for_teams() -> None:
+async def test_the_command_line_serves_teams_and_prints_each_key() -> None:
     import argparse
 
-    from salesloft_async.commands.sandbox import add_arguments, config_from_args
+    from salesloft_async.commands.sandbox import add_arguments, config_from_args, serve
 
     parser = argparse.ArgumentParser()
     add_arguments(parser)
-    assert config_from_args(parser.parse_args(["--teams", "3"])).teams == 3
     assert config_from_args(parser.parse_args([])).teams == 1
+    args = parser.parse_args(["--teams", "3", "--port", "0", "--people", "5", "--api-key", "ak_c"])
+    assert config_from_args(args).teams == 3
+    ready, out = asyncio.Event(), io.StringIO()
+    with contextlib.redirect_stdout(out):
+        task = asyncio.create_task(serve(args, ready=ready))
+        await asyncio.wait_for(ready.wait(), 10)
+    try:
+        text = out.getvalue()
+        url = text.split("listening on ", 1)[1].split()[0]
+        keys = {1: text.split("API key (Bearer):", 1)[1].split()[0]}
+        for team in (2, 3):
+            keys[team] = text.split(f"team {team} API key:", 1)[1].split()[0]
+        assert keys == {1: "ak_c", 2: "ak_c_2", 3: "ak_c_3"}
+        for team, key in keys.items():
+            async with SalesloftClient(api_key=key, base_url=url) as sl:
+                me = (await sl.request("GET", "/v2/me")).data["data"]
+            assert me["team"]["id"] == team
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
