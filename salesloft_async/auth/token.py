@@ -52,7 +52,7 @@ class Token:
         try:
             oauth = OAuth2Token.from_dict(dict(data))
             access = oauth["access_token"]
-            if not isinstance(access, str) or not access:
+            if not _vschars(access):
                 raise ValueError("access_token")
             created = float(oauth["created_at"]) if oauth.get("created_at") else received_at
             expires_in = oauth.get("expires_in")
@@ -61,6 +61,8 @@ class Token:
                 # saved, an infinite time would be a token file no load accepts
                 raise ValueError("created_at or expires_in")
             refresh = oauth.get("refresh_token")
+            if refresh and not _vschars(refresh):
+                raise ValueError("refresh_token")
             scope = oauth.get("scope")
             return cls(
                 access_token=access,
@@ -92,7 +94,8 @@ class Token:
         access token; both sides of a compare-and-set can log it without leaking anything.
         """
         secret = self.refresh_token or self.access_token
-        return hashlib.sha256(secret.encode()).hexdigest()[:32]
+        # surrogatepass: a token built by hand may hold any str; hashing must not fail on it
+        return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
     def lifetime(self) -> float | None:
         if self.expires_at is None or self.created_at is None:
@@ -164,6 +167,16 @@ def _text(value: object) -> bool:
     return isinstance(value, str) and value != ""
 
 
+def _vschars(value: object) -> bool:
+    """RFC 6749's token syntax (1*VSCHAR: printable ASCII).  Anything else could not be sent in
+    an Authorization header, and an error about it would quote the token."""
+    return isinstance(value, str) and value != "" and all(" " <= c <= "~" for c in value)
+
+
+def _vschars_or_none(value: object) -> bool:
+    return value is None or _vschars(value)
+
+
 def _text_or_none(value: object) -> bool:
     return value is None or isinstance(value, str)
 
@@ -183,8 +196,8 @@ def _seconds_or_none(value: object) -> bool:
 
 #: What each stored field may hold: a check, and how to say what it should be.
 _STORED: dict[str, tuple[Any, str]] = {
-    "access_token": (_text, "a non-empty string"),
-    "refresh_token": (_text_or_none, "a string or null"),
+    "access_token": (_vschars, "a non-empty string of printable ASCII"),
+    "refresh_token": (_vschars_or_none, "a string of printable ASCII or null"),
     "expires_at": (_seconds_or_none, "epoch seconds (a number) or null"),
     "created_at": (_seconds_or_none, "epoch seconds (a number) or null"),
     "scope": (_text_or_none, "a string or null"),

@@ -138,3 +138,26 @@ def test_a_token_answer_with_an_endless_time_is_a_decode_error(extra: dict[str, 
     with pytest.raises(ResponseDecodeError, match="without a usable token") as caught:
         Token.from_response(data, received_at=1_000.0)
     assert "SECRET" not in str(caught.value)
+
+
+@pytest.mark.parametrize("field", ["access_token", "refresh_token"], ids=["access", "refresh"])
+@pytest.mark.parametrize("odd", ["\ud800", "\n", "\x00", "é"], ids=["surrogate", "lf", "nul", "e"])
+def test_a_token_outside_rfc_6749s_characters_is_refused_unseen(field: str, odd: str) -> None:
+    """RFC 6749 tokens are printable ASCII.  Anything else could not go in a header, and the
+    errors Python raises about it (UnicodeEncodeError's repr) quote the whole token."""
+    data = {"access_token": ACCESS, "refresh_token": REFRESH, "token_type": "bearer"}
+    data[field] = f"{data[field]}{odd}"
+    with pytest.raises(ResponseDecodeError, match="without a usable token") as answered:
+        Token.from_response(data, received_at=1_000.0)
+    with pytest.raises(ValueError, match=field) as stored:
+        Token.from_dict(data)
+    for caught in (answered, stored):
+        assert "SECRET" not in str(caught.value) and "SECRET" not in repr(caught.value)
+
+
+def test_a_hand_made_token_of_any_string_still_has_a_fingerprint() -> None:
+    odd = Token("at", refresh_token="rt-\ud800")
+    assert (
+        len(odd.fingerprint) == 32
+        and odd.fingerprint != Token("at", refresh_token="rt-").fingerprint
+    )
