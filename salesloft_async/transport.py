@@ -21,7 +21,6 @@ import asyncio
 import ipaddress
 import json
 import logging
-import math
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -33,6 +32,7 @@ import attrs
 from multidict import CIMultiDict
 from yarl import URL
 
+from ._checks import byte_count, seconds
 from .bodies import DEFAULT_MAX_RESPONSE_SIZE, excerpt, loads, read_body
 from .errors import (
     ConfigurationError,
@@ -100,10 +100,6 @@ def check_base_url(base_url: str) -> str:
             " Use https://, or http:// only to 127.0.0.1/localhost/::1 (the sandbox)."
         )
     return base_url.rstrip("/")
-
-
-def _positive(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
 
 
 def _is_loopback(host: str) -> bool:
@@ -306,12 +302,8 @@ class Transport:
         wall_clock: Clock = time.time,
         max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
     ):
-        if not _positive(timeout) or not math.isfinite(timeout):
-            raise ConfigurationError(f"timeout must be a positive number of seconds: {timeout!r}")
-        if not _positive(max_response_size) or not isinstance(max_response_size, int):
-            raise ConfigurationError(
-                f"max_response_size must be a positive number of bytes: {max_response_size!r}"
-            )
+        timeout = seconds("timeout", timeout)
+        max_response_size = byte_count("max_response_size", max_response_size)
         self.auth = auth
         self.base_url = check_base_url(base_url)
         self.budget = budget

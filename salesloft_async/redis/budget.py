@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from .._checks import seconds
 from ..budget import (
     BudgetStats,
     CostBudget,
@@ -270,13 +271,15 @@ class RedisBudget:
         self.reading: Reading = reading
         self.on_settle = on_settle
         self.fallback_share = fallback_share
-        self.retry_interval = retry_interval
-        self.op_timeout = op_timeout
-        self.max_poll = max_poll
-        self.probe_poll = probe_poll
-        self.stale = stale if stale is not None else max(2.0, 8 * max_poll)
-        self.probe_timeout = probe_timeout
-        self.inflight_ttl = inflight_ttl
+        # A nan or inf here would disable a bound (an endless Redis call, a grant that never
+        # expires); zero would spin.
+        self.retry_interval = seconds("retry_interval", retry_interval)
+        self.op_timeout = seconds("op_timeout", op_timeout)
+        self.max_poll = seconds("max_poll", max_poll)
+        self.probe_poll = seconds("probe_poll", probe_poll)
+        self.stale = seconds("stale", stale) if stale is not None else max(2.0, 8 * self.max_poll)
+        self.probe_timeout = seconds("probe_timeout", probe_timeout)
+        self.inflight_ttl = seconds("inflight_ttl", inflight_ttl)
         self.max_pause = default_max_pause(window) if max_pause is None else max_pause
         if not 0 < self.max_pause < math.inf:
             raise ConfigurationError(f"max_pause must be a positive number, got {max_pause!r}")
