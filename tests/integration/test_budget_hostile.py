@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email.utils
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -21,6 +22,7 @@ from aiohttp.test_utils import TestServer
 from salesloft_async import SalesloftClient
 from salesloft_async.budget import CostBudget
 from salesloft_async.redis import RedisBudget, budget_key
+from salesloft_async.sandbox import Sandbox
 from salesloft_async.testing import ManualClock
 from tests.redis_support import redis_or_skip
 
@@ -161,3 +163,36 @@ async def test_absurd_counts_are_read_as_absent_by_both_budgets(
     finally:
         await shared.reset()
         await redis.aclose()
+
+
+@pytest.mark.parametrize("at", [2, 5], ids=["second-answer", "last-of-the-window"])
+@pytest.mark.parametrize("ahead", [3600.0, 365 * 86400.0], ids=["an-hour", "a-year"])
+async def test_one_date_far_ahead_does_not_stall_the_budget(ahead: float, at: int) -> None:
+    """The sandbox (5 cost per 60 s window, on an injected clock) stamps one answer's ``Date`` an
+    hour or a year ahead.  Twelve calls one after another need the budget to wait for two window
+    ends.  Before `ServerClock`, that `Date` made the budget wait for the hour (or the year), or,
+    told on the window's last answer, let a call into a 429."""
+    clock = ManualClock()
+    sandbox = Sandbox(people=3, accounts=1, window=60.0, budget=5, clock=clock)
+    answers = 0
+
+    async def lie(request: web.Request, response: web.StreamResponse) -> None:
+        nonlocal answers
+        answers += 1
+        if answers == at:
+            response.headers["Date"] = email.utils.formatdate(clock() + ahead, usegmt=True)
+
+    sandbox.app.on_response_prepare.append(lie)  # after the sandbox's own, honest, stamp
+    budget = CostBudget(5, 60.0, clock=clock, sleep=clock.sleep, wall_clock=clock)
+    start = clock()
+    async with (
+        sandbox as sb,
+        SalesloftClient(
+            api_key=sb.api_key, base_url=sb.url, budget=budget, clock=clock, sleep=clock.sleep
+        ) as sl,
+    ):
+        for _ in range(12):
+            await sl.request("GET", "/v2/people", params={"per_page": 1})
+    assert answers >= 12
+    assert sb.counters["status:429"] == 0
+    assert clock() - start <= 3 * 60.0  # stalled, it would be past `ahead`
