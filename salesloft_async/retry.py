@@ -61,7 +61,8 @@ class RetryPolicy:
     :param base: backoff ceiling of the first retry, in seconds; it doubles with every retry.
     :param cap: the largest backoff ceiling, in seconds.
     :param max_elapsed: a hard deadline in seconds from the first send: a retry whose wait would
-        overrun it is not made, and an attempt's timeout is cut to what is left of it.
+        overrun it is not made, a wait for a token or the budget after the first send is cut at
+        it, and an attempt's timeout is cut to what is left of it.
     :param max_retry_after: the longest ``Retry-After`` honoured, in seconds (longer values are
         cut to it); by default one minute window plus a margin.
     :param retry_statuses: the statuses worth another try.

@@ -11,8 +11,8 @@ No single answer is trusted: a body is read to a size limit and no further, a 2x
 cut off, not JSON or of the wrong shape is a failed attempt (retried when the method is
 idempotent), a 3xx is an error (redirects are never followed), whatever the server says passes
 through `redact` before it reaches an exception, and the retry policy's `max_elapsed` bounds every
-attempt's timeout.  Three small steps keep that readable: `_attempt` sends, the pure
-`_failure_for` and `_classify` decide what an outcome means, and `request` loops.
+wait after the first send (see `_Deadline`).  Three small steps keep that readable: `_attempt`
+sends, the pure `_failure_for` and `_classify` decide what an outcome means, and `request` loops.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import asyncio
 import ipaddress
 import json
 import logging
-import math
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -33,6 +32,7 @@ import attrs
 from multidict import CIMultiDict
 from yarl import URL
 
+from ._checks import byte_count, seconds
 from .bodies import DEFAULT_MAX_RESPONSE_SIZE, excerpt, loads, read_body
 from .errors import (
     ConfigurationError,
@@ -44,7 +44,7 @@ from .errors import (
     redact,
 )
 from .headers import COST, REMAINING, header, int_header, parse_retry_after
-from .hooks import AuthHook, BudgetHook, Lane
+from .hooks import AuthHook, BudgetHook, Lane, Reservation
 from .query import DEFAULT_BASE_URL, url_for
 from .retry import Failure, RetryPolicy
 
@@ -102,10 +102,6 @@ def check_base_url(base_url: str) -> str:
     return base_url.rstrip("/")
 
 
-def _positive(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
-
-
 def _is_loopback(host: str) -> bool:
     if host == "localhost" or host.endswith(".localhost"):
         return True
@@ -154,6 +150,41 @@ def _secrets(authorization: str) -> tuple[str, ...]:
         )
     _, _, credential = authorization.partition(" ")
     return (credential.strip() or authorization,)
+
+
+@attrs.define
+class _Deadline:
+    """`RetryPolicy.max_elapsed`, counted from the first send of one logical request.
+
+    Every wait after the first send (a retry's backoff, a token refresh, the budget's pause after a
+    429, the next attempt) ends by the deadline.  The waits before it, for a token and for the
+    cost budget, are not bounded by it: they are the client's own queue, not a server's demand,
+    and a caller queued behind a long bulk read must not fail for waiting its turn.  They have
+    bounds of their own (the budget's `max_pause`, the OAuth app's `timeout`, the token store's
+    lock timeout); bound them further with ``asyncio.timeout`` around the call.
+    """
+
+    policy: RetryPolicy
+    clock: Clock
+    total: float
+    started: float | None = None
+
+    def elapsed(self) -> float:
+        return 0.0 if self.started is None else self.clock() - self.started
+
+    def left(self) -> float | None:
+        """Seconds a wait may take; None (no bound) before the first send."""
+        if self.started is None:
+            return None
+        return max(0.0, self.policy.max_elapsed - self.elapsed())
+
+    def send(self) -> float | None:
+        """The timeout of the attempt starting now (the first starts the deadline, and gets the
+        whole `total` even when `max_elapsed` is zero); None when nothing is left."""
+        if self.started is None:
+            self.started = self.clock()
+            return self.policy.attempt_timeout(0.0, self.total) or self.total
+        return self.policy.attempt_timeout(self.elapsed(), self.total)
 
 
 @attrs.frozen
@@ -315,12 +346,8 @@ class Transport:
         wall_clock: Clock = time.time,
         max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
     ):
-        if not _positive(timeout) or not math.isfinite(timeout):
-            raise ConfigurationError(f"timeout must be a positive number of seconds: {timeout!r}")
-        if not _positive(max_response_size) or not isinstance(max_response_size, int):
-            raise ConfigurationError(
-                f"max_response_size must be a positive number of bytes: {max_response_size!r}"
-            )
+        timeout = seconds("timeout", timeout)
+        max_response_size = byte_count("max_response_size", max_response_size)
         self.auth = auth
         self.base_url = check_base_url(base_url)
         self.budget = budget
@@ -366,18 +393,27 @@ class Transport:
         method = _check_request(method, path)
         url = url_for(path, params, base_url=self.base_url)  # bad params fail here, unsent
         payload = _encode_json(json)
-        total = self.timeout.total or 30.0
-        started = self.clock()
+        deadline = _Deadline(self.retry, self.clock, self.timeout.total or 30.0)
         attempt = 0
         reauthorized = False
+        last: _Attempt | None = None
         while True:
             attempt += 1
-            timeout = self.retry.attempt_timeout(self.clock() - started, total)
-            if timeout is None:  # a zero max_elapsed still allows the first attempt
-                timeout = total
-            outcome = await self._attempt(method, path, params, url, payload, lane, expect, timeout)
+            outcome = await self._attempt(
+                method, path, params, url, payload, lane, expect, deadline
+            )
+            if outcome is None:  # max_elapsed ran out while waiting for a token or the budget
+                if last is not None:
+                    raise last.error
+                raise RequestTimeoutError(  # after a 401 whose new token came too late
+                    f"{method} {path}: max_elapsed ({self.retry.max_elapsed:g}s) passed"
+                    " while waiting for a token or the cost budget",
+                    method=method,
+                    path=path,
+                )
             if isinstance(outcome, _Attempt):
-                elapsed = self.clock() - started
+                last = outcome
+                elapsed = deadline.elapsed()
                 wait = self.retry.delay(
                     method,
                     outcome.failure,
@@ -388,7 +424,10 @@ class Transport:
                     budget_waits=bool(self.budget and self.budget.handles_rate_limit),
                     idempotent=idempotent,
                 )
-                if wait is None or self.retry.attempt_timeout(elapsed + wait, total) is None:
+                if (
+                    wait is None
+                    or self.retry.attempt_timeout(elapsed + wait, deadline.total) is None
+                ):
                     raise outcome.error
                 log.info(
                     "retrying %s %s after %s (attempt %d, waiting %.2fs)",
@@ -404,7 +443,7 @@ class Transport:
             response, used = outcome
             if response.status == 401 and not reauthorized:
                 reauthorized = True
-                if await self.auth.on_unauthorized(used):
+                if await self._reauthorize(used, deadline):
                     attempt -= 1  # a refreshed token is a new request, not a retry
                     continue
             if response.status >= 300:
@@ -417,6 +456,17 @@ class Transport:
                 )
             return response
 
+    async def _reauthorize(self, used: str, deadline: _Deadline) -> bool:
+        """Whether a new token replaced `used` within the deadline."""
+        waiting = asyncio.timeout(deadline.left())
+        try:
+            async with waiting:
+                return await self.auth.on_unauthorized(used)
+        except TimeoutError:
+            if waiting.expired():
+                return False
+            raise
+
     async def _attempt(
         self,
         method: str,
@@ -426,15 +476,30 @@ class Transport:
         payload: bytes | None,
         lane: Lane,
         expect: Expect,
-        limit: float,
-    ) -> tuple[Response, str] | _Attempt:
-        """Send once, within `limit` seconds, and read the answer; a failure is returned."""
-        authorization = await self.auth.authorization()
+        deadline: _Deadline,
+    ) -> tuple[Response, str] | _Attempt | None:
+        """Send once and read the answer; a failure is returned, and None when the deadline
+        passed while waiting for a token or the budget."""
+        reservation: Reservation | None = None
+        waiting = asyncio.timeout(deadline.left())
+        try:
+            async with waiting:
+                authorization = await self.auth.authorization()
+                if self.budget is not None:
+                    reservation = await self.budget.reserve(method, path, params, lane)
+        except TimeoutError:
+            if waiting.expired():
+                return None
+            raise
+        limit = deadline.send()
+        if limit is None:
+            if self.budget is not None and reservation is not None:
+                self.budget.release(reservation)
+            return None
         secrets = _secrets(authorization)
         send_headers = {"Authorization": authorization, "Accept": "application/json"}
         if payload is not None:
             send_headers["Content-Type"] = "application/json"
-        reservation = await self.budget.reserve(method, path, params, lane) if self.budget else None
         settled = False
         status = 0
         began = self.clock()

@@ -34,6 +34,7 @@ from authlib.oauth2.rfc6749.parameters import (  # type: ignore[import-untyped]
 from authlib.oauth2.rfc7009 import prepare_revoke_token_request  # type: ignore[import-untyped]
 from authlib.oauth2.rfc7636 import create_s256_code_challenge  # type: ignore[import-untyped]
 
+from .._checks import byte_count, seconds
 from ..bodies import loads, read_body
 from ..errors import (
     BODY_EXCERPT,
@@ -144,9 +145,9 @@ class OAuthApp:
         self.revoke_url = check_base_url(revoke_url) if revoke_url else None
         self.scopes = scopes.split() if isinstance(scopes, str) else list(scopes or [])
         self.client_auth = client_auth
-        self.timeout = timeout
+        self.timeout = seconds("timeout", timeout)
         self.clock = clock
-        self.max_response_size = max_response_size
+        self.max_response_size = byte_count("max_response_size", max_response_size)
         self._auth = ClientAuth(client_id, client_secret, client_auth)
 
     @classmethod

@@ -18,6 +18,7 @@ from typing import Literal
 
 import aiohttp
 
+from .._checks import seconds
 from ..errors import ReauthorizationRequired
 from .app import OAuthApp
 from .errors import OAuthError, TokenStoreError
@@ -80,7 +81,7 @@ class TokenManager:
     ):
         self.app = app
         self.store = store
-        self.leeway = leeway
+        self.leeway = seconds("leeway", leeway, zero=True)
         self.clock = clock or app.clock
         self.session = session
         self.on_token_saved = on_token_saved

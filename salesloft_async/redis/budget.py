@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from .._checks import seconds
 from ..budget import (
     BudgetStats,
     CostBudget,
@@ -226,6 +227,8 @@ class RedisBudget:
     :param sleep: how a waiter sleeps between polls (default `asyncio.sleep`).
     :param wall_clock: epoch seconds, to read a ``Retry-After`` given as a date.
     :param now: tests only, a time override passed to the scripts instead of Redis TIME.
+    :param clock: monotonic seconds, for this process's waits and outage timing (tests pass a
+        `ManualClock`, as ``sleep``, ``wall_clock`` and ``now`` too).
     """
 
     handles_rate_limit = True
@@ -253,6 +256,7 @@ class RedisBudget:
         sleep: Sleep = asyncio.sleep,
         wall_clock: Callable[[], float] = time.time,
         now: Callable[[], float | None] = lambda: None,
+        clock: Callable[[], float] = time.monotonic,
     ):
         if not key:
             raise ConfigurationError("RedisBudget needs a non-empty key")
@@ -270,13 +274,15 @@ class RedisBudget:
         self.reading: Reading = reading
         self.on_settle = on_settle
         self.fallback_share = fallback_share
-        self.retry_interval = retry_interval
-        self.op_timeout = op_timeout
-        self.max_poll = max_poll
-        self.probe_poll = probe_poll
-        self.stale = stale if stale is not None else max(2.0, 8 * max_poll)
-        self.probe_timeout = probe_timeout
-        self.inflight_ttl = inflight_ttl
+        # A nan or inf here would disable a bound (an endless Redis call, a grant that never
+        # expires); zero would spin.
+        self.retry_interval = seconds("retry_interval", retry_interval)
+        self.op_timeout = seconds("op_timeout", op_timeout)
+        self.max_poll = seconds("max_poll", max_poll)
+        self.probe_poll = seconds("probe_poll", probe_poll)
+        self.stale = seconds("stale", stale) if stale is not None else max(2.0, 8 * self.max_poll)
+        self.probe_timeout = seconds("probe_timeout", probe_timeout)
+        self.inflight_ttl = seconds("inflight_ttl", inflight_ttl)
         self.max_pause = default_max_pause(window) if max_pause is None else max_pause
         if not 0 < self.max_pause < math.inf:
             raise ConfigurationError(f"max_pause must be a positive number, got {max_pause!r}")
@@ -284,6 +290,7 @@ class RedisBudget:
         self.wall_clock = wall_clock
         #: tests only: a time override (epoch seconds) passed to every script instead of TIME
         self.now = now
+        self.clock = clock
         self._n = _Counters()
         #: every key of the budget, and what it holds (see `_scripts`): a WRONGTYPE names one
         self._types = {
@@ -330,7 +337,7 @@ class RedisBudget:
         )
         if self._urgent:  # a 429 this process just saw must reach Redis before we decide
             await asyncio.gather(*self._urgent, return_exceptions=True)
-        began = time.monotonic()
+        began = self.clock()
         self._n.queued += 1
         try:
             granted = await self._reserve_shared(res)
@@ -338,7 +345,7 @@ class RedisBudget:
             self._n.queued -= 1
         if not granted:
             res.local = await self._local().reserve(method, path, params, lane)
-        res.waited = time.monotonic() - began
+        res.waited = self.clock() - began
         if res.waited > 0.001:
             self._n.waits += 1
             self._n.wait_time += res.waited
@@ -347,14 +354,14 @@ class RedisBudget:
 
     async def _reserve_shared(self, res: RedisReservation) -> bool:
         """Loop on the reserve script until granted (True), or Redis is down (False)."""
-        if self._in_outage() and time.monotonic() < self._next_try:
+        if self._in_outage() and self.clock() < self._next_try:
             return False
         gate = self._gates.setdefault(res.lane, asyncio.Lock())
         queued = False
         async with gate:
             try:
                 while True:
-                    if self._in_outage() and time.monotonic() < self._next_try:
+                    if self._in_outage() and self.clock() < self._next_try:
                         return False
                     # Shielded: if our caller is cancelled while Redis decides, the decision
                     # still lands, and a grant nobody will use is handed straight back.
@@ -544,7 +551,7 @@ class RedisBudget:
 
     async def _call(self, script: Any, args: list[Any]) -> Any:
         """Run one script; any outcome updates the outage state."""
-        issued = time.monotonic()
+        issued = self.clock()
         try:
             async with asyncio.timeout(self.op_timeout):
                 reply = await script(keys=self._keys, args=args)
@@ -618,10 +625,10 @@ class RedisBudget:
         return self._down_since is not None
 
     def _enter_outage(self, exc: BaseException) -> None:
-        self._next_try = time.monotonic() + self.retry_interval
+        self._next_try = self.clock() + self.retry_interval
         if self._down_since is not None:
             return
-        self._down_since = time.monotonic()
+        self._down_since = self.clock()
         self._n.outages += 1
         # Pooled connections to a Redis that died are dead too: drop them now, so that the
         # first calls after it comes back do not fail one stale connection at a time.
@@ -645,7 +652,7 @@ class RedisBudget:
             return
         log.warning(
             "Redis reachable again after %.1f s: back to the shared budget %r",
-            time.monotonic() - self._down_since,
+            self.clock() - self._down_since,
             self.key,
         )
         self._down_since = None

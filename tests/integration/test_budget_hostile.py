@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email.utils
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -21,6 +23,7 @@ from aiohttp.test_utils import TestServer
 from salesloft_async import SalesloftClient
 from salesloft_async.budget import CostBudget
 from salesloft_async.redis import RedisBudget, budget_key
+from salesloft_async.sandbox import Sandbox
 from salesloft_async.testing import ManualClock
 from tests.redis_support import redis_or_skip
 
@@ -74,21 +77,35 @@ async def test_a_hostile_retry_after_never_pauses_past_the_cap(
     async with aiohttp.ClientSession() as http:
 
         async def client(value: str) -> tuple[float, CostBudget]:
-            budget = CostBudget(20, WINDOW, max_pause=cap)
+            # each budget on a clock of its own, read at the server's time (its Date is real)
+            clock = ManualClock(start=time.time())
+            budget = CostBudget(
+                20, WINDOW, max_pause=cap, clock=clock, sleep=clock.sleep, wall_clock=clock
+            )
             await call(http, hostile, budget, value)  # 429 with the hostile header
             return await call(http, hostile, budget, value), budget
 
-        async with asyncio.timeout(10):  # a pause of 999999999 s would end the test here
+        async with asyncio.timeout(10):  # only keeps a regression from hanging
             results = await asyncio.gather(*(client(v) for v in values))
     for value, (waited, budget) in zip(values, results, strict=True):
         assert budget.stats.rate_limited == 1
-        assert waited <= budget.max_pause + 0.25, (value, waited)
+        assert 0 < waited <= budget.max_pause, (value, waited)
 
 
 async def test_a_hostile_retry_after_never_freezes_the_shared_budget(hostile: str) -> None:
     redis = await redis_or_skip()
     key = budget_key(f"hostile-{uuid.uuid4().hex[:12]}")
-    budget = RedisBudget(redis, key, limit=20, window=WINDOW)
+    clock = ManualClock(start=time.time())  # the scripts' time too, so waits are exact
+    budget = RedisBudget(
+        redis,
+        key,
+        limit=20,
+        window=WINDOW,
+        clock=clock,
+        sleep=clock.sleep,
+        wall_clock=clock,
+        now=clock,
+    )
     try:
         async with aiohttp.ClientSession() as http, asyncio.timeout(10):
             await call(http, hostile, budget, "999999999")
@@ -96,7 +113,7 @@ async def test_a_hostile_retry_after_never_freezes_the_shared_budget(hostile: st
             paused = (await budget.shared_stats()).paused_until
             assert paused is None or paused <= (await budget.shared_stats()).now + budget.max_pause
             waited = await call(http, hostile, budget, "999999999")
-        assert waited <= budget.max_pause + 0.25
+        assert 0 < waited <= budget.max_pause
         assert budget.stats.rate_limited == 1
     finally:
         await budget.reset()
@@ -161,3 +178,36 @@ async def test_absurd_counts_are_read_as_absent_by_both_budgets(
     finally:
         await shared.reset()
         await redis.aclose()
+
+
+@pytest.mark.parametrize("at", [2, 5], ids=["second-answer", "last-of-the-window"])
+@pytest.mark.parametrize("ahead", [3600.0, 365 * 86400.0], ids=["an-hour", "a-year"])
+async def test_one_date_far_ahead_does_not_stall_the_budget(ahead: float, at: int) -> None:
+    """The sandbox (5 cost per 60 s window, on an injected clock) stamps one answer's ``Date`` an
+    hour or a year ahead.  Twelve calls one after another need the budget to wait for two window
+    ends.  Before `ServerClock`, that `Date` made the budget wait for the hour (or the year), or,
+    told on the window's last answer, let a call into a 429."""
+    clock = ManualClock()
+    sandbox = Sandbox(people=3, accounts=1, window=60.0, budget=5, clock=clock)
+    answers = 0
+
+    async def lie(request: web.Request, response: web.StreamResponse) -> None:
+        nonlocal answers
+        answers += 1
+        if answers == at:
+            response.headers["Date"] = email.utils.formatdate(clock() + ahead, usegmt=True)
+
+    sandbox.app.on_response_prepare.append(lie)  # after the sandbox's own, honest, stamp
+    budget = CostBudget(5, 60.0, clock=clock, sleep=clock.sleep, wall_clock=clock)
+    start = clock()
+    async with (
+        sandbox as sb,
+        SalesloftClient(
+            api_key=sb.api_key, base_url=sb.url, budget=budget, clock=clock, sleep=clock.sleep
+        ) as sl,
+    ):
+        for _ in range(12):
+            await sl.request("GET", "/v2/people", params={"per_page": 1})
+    assert answers >= 12
+    assert sb.counters["status:429"] == 0
+    assert clock() - start <= 3 * 60.0  # stalled, it would be past `ahead`

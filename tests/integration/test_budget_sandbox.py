@@ -19,6 +19,7 @@ from aiohttp import web
 from salesloft_async.budget import CostBudget, Settlement
 from salesloft_async.client import SalesloftClient
 from salesloft_async.sandbox import Sandbox
+from salesloft_async.testing import ManualClock
 
 LIMIT, WINDOW, WORKERS = 60, 2.0, 50
 RUN_FOR = 2.5 * WINDOW
@@ -68,16 +69,29 @@ async def test_fifty_coroutines_share_the_budget_alone_and_with_other_spenders()
 
 
 async def test_a_429_pauses_everyone_until_the_reset_then_all_succeed() -> None:
-    async with Sandbox(people=5, accounts=2, window=1.0, budget=5) as sb:
+    """On a `ManualClock` shared by the sandbox, the budget and the client: the pause passes in
+    no real time, and only one task (the budget's timer) sleeps through it."""
+    clock = ManualClock()
+    async with Sandbox(people=5, accounts=2, window=1.0, budget=5, clock=clock) as sb:
         limited = asyncio.Event()
-        budget = CostBudget(5, 1.0, on_settle=lambda e: limited.set() if e.status == 429 else None)
-        async with SalesloftClient(api_key=sb.api_key, base_url=sb.url, budget=budget) as sl:
+        budget = CostBudget(
+            5,
+            1.0,
+            on_settle=lambda e: limited.set() if e.status == 429 else None,
+            clock=clock,
+            sleep=clock.sleep,
+            wall_clock=clock,
+        )
+        async with SalesloftClient(
+            api_key=sb.api_key, base_url=sb.url, budget=budget, clock=clock, sleep=clock.sleep
+        ) as sl:
 
             def call() -> asyncio.Task[Any]:
                 return asyncio.create_task(sl.request("GET", "/v2/people", params={"per_page": 1}))
 
             now = sb.clock()  # start early in a window, so that it does not end under us
-            await asyncio.sleep((sb.budget.window_index(now) + 1.05) * sb.config.window - now)
+            clock.advance((sb.budget.window_index(now) + 1.05) * sb.config.window - now)
+            paused_at = clock()
             first = await call()
             left = int(first.headers["x-ratelimit-remaining-minute"])
             sb.budget.try_spend(left)  # another integration takes the rest of the window
@@ -89,6 +103,7 @@ async def test_a_429_pauses_everyone_until_the_reset_then_all_succeed() -> None:
             responses = await asyncio.gather(refused, *later)
         assert [r.status for r in responses] == [200] * 4
         assert budget.stats.rate_limited == sb.counters["status:429"] == 1
+        assert clock() >= (sb.budget.window_index(paused_at) + 1) * 1.0  # waited for the reset
         assert budget.stats.in_flight == 0 and budget.stats.queued == 0
 
 

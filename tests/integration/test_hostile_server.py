@@ -20,11 +20,15 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from salesloft_async import RetryPolicy, SalesloftClient
+from salesloft_async.auth import MemoryTokenStore, Token, TokenManager
 from salesloft_async.auth.app import OAuthApp
+from salesloft_async.budget import CostBudget
 from salesloft_async.errors import (
+    AuthenticationError,
     ConfigurationError,
     ConnectionFailedError,
     PaginationError,
+    RateLimitedError,
     RedirectError,
     RequestTimeoutError,
     ResponseDecodeError,
@@ -276,10 +280,11 @@ async def test_a_500_mb_body_is_refused_in_bounded_memory(
 async def test_an_endless_chunked_body_fails_long_before_the_timeout(
     client: SalesloftClient, state: Hostile
 ) -> None:
-    error, waited = await timed(client.request("GET", "/endless"))
+    error, _ = await timed(client.request("GET", "/endless"))
+    # the timeout is 60 s: read until it, the error would be a RequestTimeoutError
     assert isinstance(error, ResponseTooLargeError)
-    assert waited < 30.0  # the timeout is 60 s; reading stops at the limit
     assert state.written["endless"] < 200 * MiB
+    assert state.hits["endless"] == 1  # not read again on a retry
 
 
 async def test_the_limit_is_configurable(server: TestServer, state: Hostile) -> None:
@@ -485,6 +490,89 @@ async def test_max_elapsed_cuts_the_last_attempts_timeout() -> None:
     assert clock() == 2 * 4.95  # two attempts: the second ran out of max_elapsed
     # the error names the last attempt's timeout: uncut, it would be the full 0.2 s
     assert "within 0.05s" in str(caught.value)
+
+
+async def limited_once(budget: CostBudget, max_elapsed: float, **client: object) -> list[str]:
+    """GET from a server whose first answer is a 429 asking for a minute's pause (then 200s),
+    through `budget`; the call must raise that 429.  The paths the server saw."""
+    seen: list[str] = []
+
+    async def people(request: web.Request) -> web.Response:
+        seen.append(request.path)
+        if len(seen) == 1:
+            return web.json_response(
+                {"error": "slow down"}, status=429, headers={"Retry-After": "60"}
+            )
+        return web.json_response({"data": []})
+
+    app = web.Application()
+    app.router.add_get("/people", people)
+    async with (
+        TestServer(app, host="127.0.0.1") as server,
+        SalesloftClient(
+            KEY,
+            base_url=str(server.make_url("")),
+            budget=budget,
+            retry=RetryPolicy(max_attempts=5, max_elapsed=max_elapsed),
+            **client,  # type: ignore[arg-type]
+        ) as sl,
+    ):
+        with pytest.raises(RateLimitedError):
+            # the 20 s bound only keeps a regression from hanging the suite
+            await asyncio.wait_for(sl.request("GET", "/people"), 20.0)
+    return seen
+
+
+async def test_a_retrys_wait_for_the_budget_ends_by_max_elapsed_on_an_injected_clock() -> None:
+    """The 429 pauses the budget for 60 s; the retry waits for it on the injected clock, finds
+    `max_elapsed` (5 s) gone, and gives up unsent instead of sending 55 s past the deadline."""
+    clock = ManualClock()
+    budget = CostBudget(600, 60.0, clock=clock, sleep=clock.sleep, wall_clock=clock)
+    seen = await limited_once(budget, 5.0, clock=clock, sleep=clock.sleep)
+    assert seen == ["/people"]  # before: a second GET, sent 60 s after the first
+    assert budget.stats.in_flight == 0  # the late grant was handed back
+
+
+async def test_a_retrys_wait_for_the_budget_is_cut_at_max_elapsed_in_real_time() -> None:
+    """The same on the real clock: the retry's 60 s wait for the budget is cut at `max_elapsed`
+    (0.2 s) by the event loop's timer."""
+    budget = CostBudget(600, 60.0)
+    assert await limited_once(budget, 0.2) == ["/people"]
+    assert budget.stats.in_flight == 0 and budget.stats.queued == 0
+
+
+async def test_a_refresh_after_a_401_ends_by_max_elapsed() -> None:
+    """The API answers 401 and the token endpoint never does: the refresh the 401 starts is
+    waited for only until `max_elapsed` (0.2 s), not the OAuth app's 30 s timeout; the call
+    raises the 401 it has (the 20 s bound only keeps a regression from hanging)."""
+    hits: list[str] = []
+    release = asyncio.Event()
+
+    async def people(request: web.Request) -> web.Response:
+        hits.append("api")
+        return web.json_response({"error": "expired"}, status=401)
+
+    async def token(request: web.Request) -> web.Response:
+        hits.append("token")
+        await release.wait()  # answers once the call is over
+        return web.json_response({"error": "server_error"}, status=500)
+
+    app = web.Application()
+    app.router.add_get("/people", people)
+    app.router.add_post("/oauth/token", token)
+    async with TestServer(app, host="127.0.0.1") as server:
+        base = str(server.make_url("")).rstrip("/")
+        manager = TokenManager(
+            OAuthApp.for_sandbox(base, "client", "secret"),
+            MemoryTokenStore(Token("acc-0", "ref-0", expires_at=time.time() + 3600)),
+        )
+        async with SalesloftClient(
+            auth=manager, base_url=base, retry=RetryPolicy(max_elapsed=0.2)
+        ) as sl:
+            with pytest.raises(AuthenticationError):
+                await asyncio.wait_for(sl.request("GET", "/people"), 20.0)
+            release.set()
+    assert hits == ["api", "token"]
 
 
 # -- 7. Echoed secrets are redacted ----------------------------------------------------------------

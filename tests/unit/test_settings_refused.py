@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from salesloft_async import SalesloftClient
-from salesloft_async.auth import FileTokenStore, OAuthApp
+from salesloft_async.auth import FileTokenStore, MemoryTokenStore, OAuthApp, TokenManager
 from salesloft_async.budget import CostBudget
 from salesloft_async.errors import ConfigurationError
 from salesloft_async.redis import RedisBudget, RedisTokenStore
@@ -29,6 +29,32 @@ BUILDERS: dict[str, tuple[Callable[[Any], object], str]] = {
     "CostBudget window": (lambda v: CostBudget(600, v), "window"),
     "RedisBudget limit": (lambda v: RedisBudget(URL, "k", v, 60.0), "limit"),
     "RedisBudget window": (lambda v: RedisBudget(URL, "k", 600, v), "window"),
+    "OAuthApp timeout": (lambda v: OAuthApp("i", "s", timeout=v), "timeout"),
+    "OAuthApp max_response_size": (
+        lambda v: OAuthApp("i", "s", max_response_size=v),
+        "max_response_size",
+    ),
+    "TokenManager leeway": (
+        lambda v: TokenManager(OAuthApp("i", "s"), MemoryTokenStore(), leeway=v),
+        "leeway",
+    ),
+    "SalesloftClient timeout": (lambda v: SalesloftClient("ak_x", timeout=v), "timeout"),
+    **{
+        f"RedisBudget {name}": (
+            lambda v, name=name: RedisBudget(URL, "k", **{name: v}),
+            name,
+        )
+        for name in (
+            "op_timeout",
+            "retry_interval",
+            "max_poll",
+            "probe_poll",
+            "stale",
+            "probe_timeout",
+            "inflight_ttl",
+            "max_pause",
+        )
+    },
     "MemoryClaimStore ttl": (lambda v: MemoryClaimStore(ttl=v), "ttl"),
     "MemoryClaimStore max_entries": (lambda v: MemoryClaimStore(max_entries=v), "max_entries"),
     "RedisClaimStore ttl": (lambda v: RedisClaimStore(URL, ttl=v), "ttl"),
