@@ -23,6 +23,7 @@ from ..auth import FileTokenStore, Token, TokenManager
 from ..budget import CostBudget
 from ..client import DEFAULT_BASE_URL, SalesloftClient
 from ..errors import ConfigurationError
+from ..sandbox.config import MAX_RECORDS
 from ._common import CommandError, add_client_arguments, client_credentials, os_error
 
 __all__ = [
@@ -165,10 +166,14 @@ def connection_from_args(
     sandbox = None
     if args.sandbox:
         window = args.sandbox_window
-        if args.sandbox_people < 0 or args.sandbox_budget < 1 or not 0 < window < math.inf:
+        if (
+            not 0 <= args.sandbox_people <= MAX_RECORDS
+            or args.sandbox_budget < 1
+            or not 0 < window < math.inf
+        ):
             raise ConfigurationError(
-                "--sandbox-people must be at least 0, --sandbox-budget and --sandbox-window"
-                " positive (and finite)"
+                f"--sandbox-people must be from 0 to {MAX_RECORDS:,}, --sandbox-budget and"
+                " --sandbox-window positive (and finite)"
             )
         if not 0 <= args.sandbox_latency < math.inf:
             raise ConfigurationError("--sandbox-latency must not be negative (nor infinite)")
