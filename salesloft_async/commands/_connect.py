@@ -20,11 +20,12 @@ from typing import Any, Literal, TextIO
 import attrs
 
 from ..auth import FileTokenStore, Token, TokenManager
+from ..auth.errors import TokenStoreError
 from ..budget import CostBudget
 from ..client import DEFAULT_BASE_URL, SalesloftClient
 from ..errors import ConfigurationError
 from ..sandbox.config import MAX_RECORDS
-from ._common import CommandError, add_client_arguments, client_credentials, os_error
+from ._common import CommandError, add_client_arguments, client_credentials
 
 __all__ = [
     "ConnectionOptions",
@@ -239,8 +240,8 @@ async def _token_auth(
     store = FileTokenStore(path)
     try:
         token = await store.load()
-    except OSError as exc:
-        raise os_error(exc, "read the token file", "check its permissions") from None
+    except TokenStoreError as exc:
+        raise CommandError(f"{exc}; check --token-file and its permissions") from None
     if token is None:
         raise CommandError(
             f"no token in {path}: run `salesloft-async login --token-file {path}` first"

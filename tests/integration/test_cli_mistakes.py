@@ -318,7 +318,12 @@ def cli_all(*commands: list[str], env: dict[str, str] | None = None) -> list[Pop
 
 
 def finished(proc: Popen[str]) -> subprocess.CompletedProcess[str]:
-    out, err = proc.communicate(timeout=60)
+    try:
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:  # a command that hangs fails its test, and is not left running
+            proc.kill()
+            proc.wait()
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
@@ -437,3 +442,26 @@ def test_ctrl_c_ends_the_mirror_with_130(tmp_path: Path) -> None:
             proc.wait()
     assert result.returncode == 130, result.stderr
     assert result.stderr.strip() == "interrupted"
+
+
+def test_a_token_file_that_cannot_be_written_is_refused_before_anyone_authorizes(
+    tmp_path: Path,
+) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    place = Path("/sys") if os.geteuid() == 0 else locked  # root may write anywhere but /sys
+    folder = tmp_path / "token.json"
+    folder.mkdir()
+    login, export = cli_all(
+        # once it waited for the browser, and the token the code bought could not be saved
+        ["login", "--client-id", "i", "--token-file", str(place / "t.json"), "--port", "0"],
+        ["export", "people", "--token-file", str(folder), "--out", str(tmp_path / "x.jsonl")],
+        env={"SALESLOFT_CLIENT_SECRET": "s"},
+    )
+    result = finished(login)
+    line = one_line(result, 2)
+    assert "Permission denied; nothing was authorized: choose another --token-file" in line
+    assert "Open this URL" not in result.stdout
+    line = one_line(finished(export), 2)  # once exit 1, with no advice
+    assert f"cannot read '{folder}': is a directory; check --token-file" in line
+    assert not (tmp_path / "x.jsonl").exists()
