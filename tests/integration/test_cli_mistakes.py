@@ -465,3 +465,18 @@ def test_a_token_file_that_cannot_be_written_is_refused_before_anyone_authorizes
     line = one_line(finished(export), 2)  # once exit 1, with no advice
     assert f"cannot read '{folder}': is a directory; check --token-file" in line
     assert not (tmp_path / "x.jsonl").exists()
+
+
+def test_a_checkpoint_that_cannot_be_written_is_refused_before_the_output_is(
+    tmp_path: Path,
+) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    place = Path("/sys") if os.geteuid() == 0 else locked  # root may write anywhere but /sys
+    out = tmp_path / "x.jsonl"
+    result = cli("export", "people", *SMALL, "--out", str(out), "--checkpoint", str(place / "c"))
+    # once exit 1 "free space or fix the file", after a page was written with no checkpoint
+    line = one_line(result, 2)
+    assert line.endswith(f"cannot write checkpoint {place / 'c'} (in {place}): Permission denied;"
+                         " choose another --checkpoint")  # fmt: skip
+    assert not out.exists()
