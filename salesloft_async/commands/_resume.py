@@ -19,8 +19,8 @@ from ..bulk.checkpoint import output_digest, read_checkpoint_bytes
 from ._common import CommandError, os_error
 
 __all__ = [
-    "check_checkpoint_place",
     "check_output",
+    "check_places",
     "compare",
     "output_opener",
     "read_checkpoint",
@@ -161,9 +161,17 @@ def output_opener(out: Path, offset: int, *, resume: bool) -> Callable[[], IO[by
     return open_output
 
 
-def check_checkpoint_place(ckpt: Path) -> None:
-    """Refuse a checkpoint that cannot be written, before the output gets its first page: that
-    page would otherwise be written with no checkpoint to resume it from."""
+def check_places(out: Path, ckpt: Path) -> None:
+    """Refuse an output or a checkpoint that cannot be written, before the first page is: else
+    that page would be written with no checkpoint to resume it from.  Nothing is left behind."""
+    try:
+        if out.exists():
+            open(out, "r+b").close()  # opened only to be refused now, not after a page
+        else:
+            open(out, "xb").close()
+            out.unlink()
+    except OSError as exc:
+        raise os_error(exc, "write", "choose another --out") from None
     place = ckpt.parent  # the checkpoint creates missing folders: the nearest existing one counts
     while not place.exists() and place != place.parent:
         place = place.parent

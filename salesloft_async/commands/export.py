@@ -52,8 +52,8 @@ from ._connect import (
 )
 from ._progress import Progress, plural
 from ._resume import (
-    check_checkpoint_place,
     check_output,
+    check_places,
     compare,
     output_opener,
     read_checkpoint,
@@ -277,7 +277,7 @@ async def export(options: ExportOptions, *, err: TextIO | None = None) -> int:
                 )
                 return EXIT_OK
             offset, digest = verify_output(options.out, ckpt, saved)
-        check_checkpoint_place(ckpt)
+        check_places(options.out, ckpt)
         sink = OutputCheckpoint(
             ckpt,
             output_opener(options.out, offset, resume=saved is not None),

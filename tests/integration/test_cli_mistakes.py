@@ -444,12 +444,17 @@ def test_ctrl_c_ends_the_mirror_with_130(tmp_path: Path) -> None:
     assert result.stderr.strip() == "interrupted"
 
 
+def unwritable(tmp_path: Path) -> Path:
+    """A folder nobody may create files in (root may write anywhere but /sys)."""
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    return Path("/sys") if os.geteuid() == 0 else locked
+
+
 def test_a_token_file_that_cannot_be_written_is_refused_before_anyone_authorizes(
     tmp_path: Path,
 ) -> None:
-    locked = tmp_path / "locked"
-    locked.mkdir(mode=0o500)
-    place = Path("/sys") if os.geteuid() == 0 else locked  # root may write anywhere but /sys
+    place = unwritable(tmp_path)
     folder = tmp_path / "token.json"
     folder.mkdir()
     login, export = cli_all(
@@ -470,9 +475,7 @@ def test_a_token_file_that_cannot_be_written_is_refused_before_anyone_authorizes
 def test_a_checkpoint_that_cannot_be_written_is_refused_before_the_output_is(
     tmp_path: Path,
 ) -> None:
-    locked = tmp_path / "locked"
-    locked.mkdir(mode=0o500)
-    place = Path("/sys") if os.geteuid() == 0 else locked  # root may write anywhere but /sys
+    place = unwritable(tmp_path)
     out = tmp_path / "x.jsonl"
     result = cli("export", "people", *SMALL, "--out", str(out), "--checkpoint", str(place / "c"))
     # once exit 1 "free space or fix the file", after a page was written with no checkpoint
