@@ -19,6 +19,7 @@ from .faults import FaultRule
 __all__ = [
     "ADDITIVE_COST_TABLE",
     "MAX_RECORDS",
+    "MAX_TEAMS",
     "TOTAL_COST_TABLE",
     "CostTable",
     "ManualClock",
@@ -70,6 +71,8 @@ class OAuthClientInfo:
 #: cadence memberships) take about 1 GB and 45 s to seed, so this is about 5 GB and several
 #: minutes, more than a demo, a test or a benchmark here needs.  A larger number is a typo.
 MAX_RECORDS = 1_000_000
+#: The most teams one sandbox serves: each has its own users, cadences and budget.
+MAX_TEAMS = 1_000
 
 
 @dataclass(frozen=True)
@@ -77,8 +80,8 @@ class SandboxConfig:
     """What the sandbox serves and how strictly.  Defaults are Salesloft's own numbers.
 
     Every field is checked when the config is built: a count below 0 or above `MAX_RECORDS`, a
-    time that is negative, nan or infinite, a budget or team count below 1 is refused with a
-    `ConfigurationError` naming each problem.
+    time that is negative, nan or infinite, a budget below 1 and a team count outside 1 to
+    `MAX_TEAMS` are refused with a `ConfigurationError` naming each problem.
 
     :param seed: seeds the generated data and the faults' dice: the same seed, the same sandbox.
     :param people: people per team.
@@ -154,8 +157,8 @@ class SandboxConfig:
         ]
         if self.budget < 1:
             problems.append(f"budget must be at least 1, got {self.budget}")
-        if self.teams < 1:
-            problems.append(f"teams must be at least 1, got {self.teams}")
+        if not 1 <= self.teams <= MAX_TEAMS:
+            problems.append(f"teams must be from 1 to {MAX_TEAMS:,}, got {self.teams:,}")
         elif self.people <= MAX_RECORDS < self.people * self.teams:
             problems.append(
                 f"teams x people must be at most {MAX_RECORDS:,} (the sandbox holds everything"

@@ -335,6 +335,7 @@ def test_sandbox_sizes_times_and_faults_are_bounded_before_it_seeds(
         (["--people", "2000000"], "people must be at most 1,000,000 (the sandbox holds"),
         (["--cadences", "10000000000"], "cadences must be at most 1,000,000"),
         (["--people", "25000", "--teams", "100"], "teams x people must be at most 1,000,000"),
+        (["--people", "0", "--teams", "1000000"], "teams must be from 1 to 1,000, got 1,000,000"),
         (["--window", "nan"], "window must be a finite number of seconds above 0, got nan"),
         (["--token-ttl", "inf"], "token_ttl must be a finite number of seconds above 0"),
         (["--latency", "nan"], "latency must be a finite number of seconds, at least 0"),
