@@ -458,12 +458,19 @@ def test_a_token_file_that_cannot_be_written_is_refused_before_anyone_authorizes
     place = unwritable(tmp_path)
     folder = tmp_path / "token.json"
     folder.mkdir()
-    login, export = cli_all(
-        # once it waited for the browser, and the token the code bought could not be saved
-        ["login", "--client-id", "i", "--token-file", str(place / "t.json"), "--port", "0"],
-        ["export", "people", "--token-file", str(folder), "--out", str(tmp_path / "x.jsonl")],
-        env={"SALESLOFT_CLIENT_SECRET": "s"},
-    )
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = str(busy.getsockname()[1])
+        login, export, in_use = cli_all(
+            # once it waited for the browser, and the token the code bought could not be saved
+            ["login", "--client-id", "i", "--token-file", str(place / "t.json"), "--port", "0"],
+            ["export", "people", "--token-file", str(folder), "--out", str(tmp_path / "x.jsonl")],
+            ["login", "--client-id", "i", "--token-file", str(tmp_path / "t.json"), "--port", port],
+            env={"SALESLOFT_CLIENT_SECRET": "s"},
+        )
+        line = one_line(finished(in_use), 2)
+    assert f"cannot listen on 127.0.0.1:{port}:" in line and "pass --port with a free port" in line
     result = finished(login)
     line = one_line(result, 2)
     assert "Permission denied; nothing was authorized: choose another --token-file" in line
