@@ -26,6 +26,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, TextIO
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -33,6 +34,7 @@ from ..bulk import BulkStats
 from ..errors import ConfigurationError, NotFoundError
 from ..mirror import Mirror, MirrorStore, ResourceStatus, open_store
 from ..mirror.webhooks import serve
+from ..transport import _is_loopback as is_loopback
 from ._common import EXIT_FAILED, EXIT_OK, CommandError
 from ._connect import (
     ConnectionOptions,
@@ -104,6 +106,13 @@ class MirrorOptions(ConnectionOptions):
             raise ConfigurationError("--listen needs --webhook-url, the public URL that reaches it")
         if self.webhook_url is not None and self.listen is None:
             raise ConfigurationError("--webhook-url needs --listen HOST:PORT to receive on")
+        host = urlsplit(self.webhook_url).hostname if self.webhook_url else None
+        if self.sandbox is not None and host is not None and not is_loopback(host):
+            # the embedded sandbox would refuse the subscription (a 422) after seeding
+            raise ConfigurationError(
+                "--sandbox delivers webhooks only to loopback URLs: drop --webhook-url and"
+                " --listen (the demo listens on loopback by itself), or give a loopback one"
+            )
 
     @property
     def poll_interval(self) -> float:

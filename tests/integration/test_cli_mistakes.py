@@ -399,6 +399,10 @@ def test_mirror_mistakes_are_one_line_with_the_documented_code(
         (["people", *demo, "--poll", "nan"], "--poll must be a finite number above 0, got nan"),
         (["people", *demo, "--reconcile", "inf"], "--reconcile must be a finite number above 0"),
         (["people", *demo, "--listen", "127.0.0.1:99999", *hooks], "(a port from 0 to 65535)"),
+        (
+            ["people", *demo, "--listen", "0.0.0.0:0", "--webhook-url", "https://x.example/h"],
+            "--sandbox delivers webhooks only to loopback URLs",  # once a 422 after seeding, exit 1
+        ),
     ):
         code, err = main_says(capsys, "mirror", *argv, *db)
         assert code == 2 and says in err and "sandbox:" not in err, err
