@@ -20,10 +20,12 @@ from typing import Any, Literal, TextIO
 import attrs
 
 from ..auth import FileTokenStore, Token, TokenManager
+from ..auth.errors import TokenStoreError
 from ..budget import CostBudget
 from ..client import DEFAULT_BASE_URL, SalesloftClient
 from ..errors import ConfigurationError
-from ._common import CommandError, add_client_arguments, client_credentials, os_error
+from ..sandbox.config import MAX_RECORDS
+from ._common import CommandError, add_client_arguments, client_credentials
 
 __all__ = [
     "ConnectionOptions",
@@ -165,10 +167,14 @@ def connection_from_args(
     sandbox = None
     if args.sandbox:
         window = args.sandbox_window
-        if args.sandbox_people < 0 or args.sandbox_budget < 1 or not 0 < window < math.inf:
+        if (
+            not 0 <= args.sandbox_people <= MAX_RECORDS
+            or args.sandbox_budget < 1
+            or not 0 < window < math.inf
+        ):
             raise ConfigurationError(
-                "--sandbox-people must be at least 0, --sandbox-budget and --sandbox-window"
-                " positive (and finite)"
+                f"--sandbox-people must be from 0 to {MAX_RECORDS:,}, --sandbox-budget and"
+                " --sandbox-window positive (and finite)"
             )
         if not 0 <= args.sandbox_latency < math.inf:
             raise ConfigurationError("--sandbox-latency must not be negative (nor infinite)")
@@ -234,8 +240,8 @@ async def _token_auth(
     store = FileTokenStore(path)
     try:
         token = await store.load()
-    except OSError as exc:
-        raise os_error(exc, "read the token file", "check its permissions") from None
+    except TokenStoreError as exc:
+        raise CommandError(f"{exc}; check --token-file and its permissions") from None
     if token is None:
         raise CommandError(
             f"no token in {path}: run `salesloft-async login --token-file {path}` first"

@@ -9,6 +9,7 @@ that is not the one the checkpoint was written with.  Refusing leaves both files
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -17,7 +18,14 @@ from ..bodies import loads
 from ..bulk.checkpoint import output_digest, read_checkpoint_bytes
 from ._common import CommandError, os_error
 
-__all__ = ["check_output", "compare", "output_opener", "read_checkpoint", "verify_output"]
+__all__ = [
+    "check_output",
+    "check_places",
+    "compare",
+    "output_opener",
+    "read_checkpoint",
+    "verify_output",
+]
 
 
 def read_checkpoint(ckpt: Path) -> dict[str, Any] | None:
@@ -151,3 +159,27 @@ def output_opener(out: Path, offset: int, *, resume: bool) -> Callable[[], IO[by
             raise os_error(exc, "write", "choose another --out") from None
 
     return open_output
+
+
+def check_places(out: Path, ckpt: Path) -> None:
+    """Refuse an output or a checkpoint that cannot be written, before the first page is: else
+    that page would be written with no checkpoint to resume it from.  Nothing is left behind."""
+    try:
+        if out.exists():
+            open(out, "r+b").close()  # opened only to be refused now, not after a page
+        else:
+            open(out, "xb").close()
+            out.unlink()
+    except OSError as exc:
+        raise os_error(exc, "write", "choose another --out") from None
+    place = ckpt.parent  # the checkpoint creates missing folders: the nearest existing one counts
+    while not place.exists() and place != place.parent:
+        place = place.parent
+    try:
+        with tempfile.TemporaryFile(dir=place):  # the save writes a temporary file there too
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise CommandError(
+            f"cannot write checkpoint {ckpt} (in {place}): {reason}; choose another --checkpoint"
+        ) from None

@@ -51,7 +51,14 @@ from ._connect import (
     open_client,
 )
 from ._progress import Progress, plural
-from ._resume import check_output, compare, output_opener, read_checkpoint, verify_output
+from ._resume import (
+    check_output,
+    check_places,
+    compare,
+    output_opener,
+    read_checkpoint,
+    verify_output,
+)
 
 __all__ = [
     "ExportOptions",
@@ -270,6 +277,7 @@ async def export(options: ExportOptions, *, err: TextIO | None = None) -> int:
                 )
                 return EXIT_OK
             offset, digest = verify_output(options.out, ckpt, saved)
+        check_places(options.out, ckpt)
         sink = OutputCheckpoint(
             ckpt,
             output_opener(options.out, offset, resume=saved is not None),

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from ..auth import FileTokenStore, OAuthApp, Token
 from ..auth.app import SALESLOFT_AUTHORIZE_URL, SALESLOFT_TOKEN_URL, ClientAuthMethod
+from ..auth.errors import TokenStoreError
 from ..errors import ConfigurationError, SalesloftError
 from ._common import (
     EXIT_FAILED,
@@ -118,7 +119,15 @@ async def login_flow(
     scanner, a forged redirect) gets a 400 page and the callback keeps waiting.  The first request
     with the right state claims the code, so two at once exchange it exactly once and both see
     the same outcome.
+
+    The token file is locked and read first: one that cannot be written fails (an `OSError`
+    naming it) before anyone authorizes, not after the single-use code has been spent.
     """
+    try:
+        async with store.lock():
+            await store.load()
+    except TokenStoreError as exc:
+        raise CommandError(f"{exc}; nothing was authorized: choose another --token-file") from None
     done: asyncio.Future[Token] = asyncio.get_running_loop().create_future()
     pending: dict[str, str] = {}
     claimed: list[web.Request] = []  # the one request whose code is exchanged

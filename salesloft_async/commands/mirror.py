@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import math
 import random
 import sqlite3
 import sys
@@ -25,6 +26,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, TextIO
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -33,6 +35,7 @@ from ..errors import ConfigurationError, NotFoundError
 from ..mirror import Mirror, MirrorStore, ResourceStatus, open_store
 from ..mirror.follower import refusal
 from ..mirror.webhooks import serve
+from ..transport import _is_loopback as is_loopback
 from ._common import EXIT_FAILED, EXIT_OK, CommandError
 from ._connect import (
     ConnectionOptions,
@@ -104,12 +107,24 @@ class MirrorOptions(ConnectionOptions):
                 raise ConfigurationError(f"{name} cannot be mirrored: {why}")
         if self.concurrency < 1:
             raise ConfigurationError("--concurrency must be at least 1")
-        if (self.poll is not None and self.poll <= 0) or self.reconcile <= 0:
-            raise ConfigurationError("--poll and --reconcile must be positive")
+        for flag, value in (
+            ("--poll", self.poll),
+            ("--reconcile", self.reconcile),
+            ("--sandbox-changes", self.sandbox_changes),
+        ):
+            if value is not None and not 0 < value < math.inf:  # nan fails both tests
+                raise ConfigurationError(f"{flag} must be a finite number above 0, got {value}")
         if self.listen is not None and self.webhook_url is None:
             raise ConfigurationError("--listen needs --webhook-url, the public URL that reaches it")
         if self.webhook_url is not None and self.listen is None:
             raise ConfigurationError("--webhook-url needs --listen HOST:PORT to receive on")
+        host = urlsplit(self.webhook_url).hostname if self.webhook_url else None
+        if self.sandbox is not None and host is not None and not is_loopback(host):
+            # the embedded sandbox would refuse the subscription (a 422) after seeding
+            raise ConfigurationError(
+                "--sandbox delivers webhooks only to loopback URLs: drop --webhook-url and"
+                " --listen (the demo listens on loopback by itself), or give a loopback one"
+            )
 
     @property
     def poll_interval(self) -> float:
@@ -180,8 +195,8 @@ def _listen(text: str | None) -> tuple[str, int] | None:
     if text is None:
         return None
     host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit():
-        raise ConfigurationError(f"--listen takes HOST:PORT, got {text!r}")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise ConfigurationError(f"--listen takes HOST:PORT (a port from 0 to 65535), got {text!r}")
     return host.strip("[]"), int(port)
 
 
@@ -190,6 +205,10 @@ def run(args: argparse.Namespace) -> int:
     if args.resource == ["status"]:
         with _database_errors():
             return asyncio.run(status(store))
+    if "status" in args.resource:
+        raise ConfigurationError(
+            "`mirror status` takes no resources: run `mirror status --db ...` on its own"
+        )
     options = options_from_args(args)
     with _database_errors():
         return asyncio.run(mirror(options, store))
@@ -235,7 +254,14 @@ async def mirror(options: MirrorOptions, store: MirrorStore, *, err: TextIO | No
         )
         await stack.enter_async_context(follower)  # closed after the receiver stops
         if listen is not None and follower.webhooks is not None:
-            runner, port = await serve(follower.webhook_app(), *listen)
+            try:
+                runner, port = await serve(follower.webhook_app(), *listen)
+            except OSError as exc:
+                host, wanted = listen
+                raise CommandError(
+                    f"cannot listen on {host}:{wanted} for webhooks: {exc.strerror or exc}; pass"
+                    " --listen with a free port"
+                ) from None
             stack.push_async_callback(runner.cleanup)
             if options.webhook_url is None:  # the demo: the embedded sandbox reaches loopback
                 follower.webhooks.url = f"http://127.0.0.1:{port}/"

@@ -6,6 +6,7 @@ benchmark can print the configuration it measured.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -17,6 +18,8 @@ from .faults import FaultRule
 
 __all__ = [
     "ADDITIVE_COST_TABLE",
+    "MAX_RECORDS",
+    "MAX_TEAMS",
     "TOTAL_COST_TABLE",
     "CostTable",
     "ManualClock",
@@ -63,58 +66,113 @@ class OAuthClientInfo:
     redirect_uri: str
 
 
+#: The most records one collection may hold, and the most people of all teams together.  The
+#: sandbox keeps everything in memory: 200,000 people (with their accounts, activities and
+#: cadence memberships) take about 1 GB and 45 s to seed, so this is about 5 GB and several
+#: minutes, more than a demo, a test or a benchmark here needs.  A larger number is a typo.
+MAX_RECORDS = 1_000_000
+#: The most teams one sandbox serves: each has its own users, cadences and budget.
+MAX_TEAMS = 1_000
+
+
 @dataclass(frozen=True)
 class SandboxConfig:
-    """What the sandbox serves and how strictly.  Defaults are Salesloft's own numbers."""
+    """What the sandbox serves and how strictly.  Defaults are Salesloft's own numbers.
+
+    Every field is checked when the config is built: a count below 0 or above `MAX_RECORDS`, a
+    time that is negative, nan or infinite, a budget below 1 and a team count outside 1 to
+    `MAX_TEAMS` are refused with a `ConfigurationError` naming each problem.
+
+    :param seed: seeds the generated data and the faults' dice: the same seed, the same sandbox.
+    :param people: people per team.
+    :param accounts: accounts per team (None: one per five people, at least 5).
+    :param users: users per team.
+    :param cadences: cadences per team.
+    :param sizes: counts for the other collections ("cadence_memberships", "calls", "emails",
+        "tasks", "notes", "steps", or any other resource name); missing ones are derived from
+        `people`.
+    :param big_cluster: people in the one large cluster sharing an `updated_at` (a bulk import).
+    :param window: seconds of one budget window (Salesloft: 60).
+    :param budget: cost each team may spend per window (Salesloft: 600).
+    :param cost_table: deep-page costs: "total" (Salesloft's table read as the whole cost of a
+        call), "additive" (the API guide's reading) or explicit (first page, cost) bands.
+    :param background_spend: cost the team's other integrations spend in every window, spread
+        evenly over it.
+    :param token_ttl: seconds an OAuth access token lives.
+    :param webhook_retry_delay: seconds before a failed webhook delivery is retried.
+    :param webhook_retries: retries of a failed delivery.
+    :param latency: seconds added to every API answer.
+    :param faults: rules for what goes wrong (`FaultRule`); more can be added while it runs.
+    :param api_key: team 1's API key (None: a random one); team t's is ``<api_key>_t``.
+    :param teams: teams served, each with its own API key, OAuth users, data and budget.
+    :param client_id: the OAuth test client's id.
+    :param client_secret: its secret (None: a random one).
+    :param redirect_uri: the redirect URI registered for it.
+    :param clock: the time the budget, tokens and `Date` headers use (`ManualClock` in tests).
+    :param allow_remote_webhooks: deliver webhooks to any http(s) URL; by default only to
+        loopback ones, so that a snippet pointed at the sandbox never posts its data off the
+        machine.
+    """
 
     seed: int = 1
     people: int = 25_000
-    #: None: one account per five people (5,000 for 25,000), so a small sandbox starts fast
     accounts: int | None = None
     users: int = 25
     cadences: int = 60
-    #: counts for the other collections ("cadence_memberships", "calls", "emails", "tasks", "notes",
-    #: "steps", or any other resource name); missing ones are derived from `people`.
     sizes: Mapping[str, int] = field(default_factory=dict)
-    #: records in the one large cluster of people sharing an `updated_at` (a bulk import)
     big_cluster: int = 250
     window: float = 60.0
     budget: int = 600
     cost_table: Literal["total", "additive"] | CostTable = "total"
-    #: cost spent by the team's other integrations in every window, spread evenly over it
     background_spend: int = 0
     token_ttl: float = 7200.0
     webhook_retry_delay: float = 15.0
     webhook_retries: int = 3
-    #: fixed latency added to every API answer (seconds)
     latency: float = 0.0
     faults: tuple[FaultRule, ...] = ()
     api_key: str | None = None
-    #: teams served, each with its own API key, OAuth users, data and budget (team 1: `api_key`)
     teams: int = 1
     client_id: str = "sandbox-client"
     client_secret: str | None = field(default=None, repr=False)
     redirect_uri: str = "http://127.0.0.1:8765/callback"
     clock: Callable[[], float] = time.time
-    #: deliver webhooks to any http(s) URL; by default only to loopback ones, so that a snippet
-    #: pointed at the sandbox can never post its data off the machine
     allow_remote_webhooks: bool = False
 
     def __post_init__(self) -> None:
-        counts = {"people": self.people, "users": self.users, "cadences": self.cadences}
-        counts.update(accounts=self.accounts or 0, big_cluster=self.big_cluster)
-        counts.update(background_spend=self.background_spend, webhook_retries=self.webhook_retries)
-        counts.update(self.sizes)
-        spans = {"latency": self.latency, "webhook_retry_delay": self.webhook_retry_delay}
-        problems = [f"{name} must be at least 0, got {n}" for name, n in counts.items() if n < 0]
-        problems += [f"{name} must be at least 0, got {v}" for name, v in spans.items() if v < 0]
+        records = {"people": self.people, "users": self.users, "cadences": self.cadences}
+        records.update(accounts=self.accounts or 0, big_cluster=self.big_cluster)
+        records.update(self.sizes)
+        counts = {"background_spend": self.background_spend}
+        counts.update(webhook_retries=self.webhook_retries)
+        problems = [
+            f"{name} must be at least 0, got {n}"
+            for name, n in {**records, **counts}.items()
+            if n < 0
+        ]
+        problems += [
+            f"{name} must be at most {MAX_RECORDS:,} (the sandbox holds everything in memory),"
+            f" got {n:,}"
+            for name, n in records.items()
+            if n > MAX_RECORDS
+        ]
         if self.budget < 1:
             problems.append(f"budget must be at least 1, got {self.budget}")
-        if self.teams < 1:
-            problems.append(f"teams must be at least 1, got {self.teams}")
+        if not 1 <= self.teams <= MAX_TEAMS:
+            problems.append(f"teams must be from 1 to {MAX_TEAMS:,}, got {self.teams:,}")
+        elif self.people <= MAX_RECORDS < self.people * self.teams:
+            problems.append(
+                f"teams x people must be at most {MAX_RECORDS:,} (the sandbox holds everything"
+                f" in memory), got {self.teams:,} x {self.people:,}"
+            )
+        spans = {"latency": self.latency, "webhook_retry_delay": self.webhook_retry_delay}
+        problems += [
+            f"{name} must be a finite number of seconds, at least 0, got {v}"
+            for name, v in spans.items()
+            if not 0 <= v < math.inf
+        ]
         for name, value in (("window", self.window), ("token_ttl", self.token_ttl)):
-            if value <= 0:
-                problems.append(f"{name} must be positive, got {value}")
+            if not 0 < value < math.inf:
+                problems.append(f"{name} must be a finite number of seconds above 0, got {value}")
         if problems:
             raise ConfigurationError("sandbox: " + "; ".join(problems))
 

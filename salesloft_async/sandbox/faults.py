@@ -9,11 +9,14 @@ half is sent).  Draws come from one seeded generator, so a run is repeatable.
 from __future__ import annotations
 
 import fnmatch
+import math
 import random
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
+
+from ..errors import ConfigurationError
 
 __all__ = ["FaultDecision", "FaultRule", "Faults"]
 
@@ -53,6 +56,28 @@ class FaultRule:
     _compiled: re.Pattern[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        problems = [
+            f"{name} must be a share from 0 to 1, got {value}"
+            for name, value in (
+                ("error_rate", self.error_rate),
+                ("drop_rate", self.drop_rate),
+                ("truncate_rate", self.truncate_rate),
+            )
+            if not 0 <= value <= 1
+        ]
+        problems += [
+            f"{name} must be a finite number of seconds, at least 0, got {value}"
+            for name, value in (("latency", self.latency), ("jitter", self.jitter))
+            if not 0 <= value < math.inf
+        ]
+        if not 400 <= self.error_status <= 599:
+            problems.append(
+                f"error_status must be an HTTP error, 400 to 599, got {self.error_status}"
+            )
+        if self.times is not None and self.times < 0:
+            problems.append(f"times must be at least 0, got {self.times}")
+        if problems:
+            raise ConfigurationError(f"fault {self.pattern!r}: " + "; ".join(problems))
         source = self.pattern if self.regex else fnmatch.translate(self.pattern)
         self._compiled = re.compile(source)
         if self.methods is not None:

@@ -70,7 +70,16 @@ class Router:
 
 
 class Sandbox:
-    """A local Salesloft.  `async with Sandbox(people=500, window=1) as sb:` binds a free port."""
+    """A local Salesloft.  `async with Sandbox(people=500, window=1) as sb:` binds a free port.
+
+    :param config: what it serves (`SandboxConfig`; default: Salesloft's own numbers).
+    :param host: the interface to bind; loopback by default, so nothing else can reach it.
+    :param port: the port to bind (0: a free one; `url` says which once started).
+    :param clock: the time its budget, tokens and `Date` headers use (overrides `config.clock`).
+    :param sleep: how it waits (latency, webhook retries); a test may inject one that does not.
+    :param overrides: `SandboxConfig` fields by name, replacing those of `config`
+        (``Sandbox(people=500)``); checked the same way.
+    """
 
     def __init__(
         self,

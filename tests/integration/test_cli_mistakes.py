@@ -9,16 +9,19 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 from pathlib import Path
+from subprocess import Popen
 
 import pytest
 
 from salesloft_async import __version__
 from salesloft_async.cli import main
 from salesloft_async.commands._common import CommandError
+from salesloft_async.errors import ConfigurationError
 from tests.fifo_support import fifo_at
 
 from .test_export_cli import refusing_server, sandbox_in_thread
@@ -297,3 +300,198 @@ def test_a_window_or_wait_that_is_not_a_finite_positive_number_exits_2_before_an
     if value != "inf":  # --timeout inf waits for the callback as long as it takes
         code, err = main_says(capsys, "login", "--client-id", "i", "--timeout", value)
         assert code == 2 and "--timeout must be a positive number of seconds" in err
+
+
+def cli_all(*commands: list[str], env: dict[str, str] | None = None) -> list[Popen[str]]:
+    """Every command started at once (each is a fresh interpreter: a second of imports)."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("SALESLOFT_")}
+    return [
+        subprocess.Popen(
+            [sys.executable, "-m", "salesloft_async.cli", *argv],
+            env={**clean, **(env or {})},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for argv in commands
+    ]
+
+
+def finished(proc: Popen[str]) -> subprocess.CompletedProcess[str]:
+    try:
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:  # a command that hangs fails its test, and is not left running
+            proc.kill()
+            proc.wait()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def test_sandbox_sizes_times_and_faults_are_bounded_before_it_seeds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sandbox = ["sandbox", "--port", "0", "--people", "10"]
+    for extra, says in (
+        (["--people", "2000000"], "people must be at most 1,000,000 (the sandbox holds"),
+        (["--cadences", "10000000000"], "cadences must be at most 1,000,000"),
+        (["--people", "25000", "--teams", "100"], "teams x people must be at most 1,000,000"),
+        (["--people", "0", "--teams", "1000000"], "teams must be from 1 to 1,000, got 1,000,000"),
+        (["--window", "nan"], "window must be a finite number of seconds above 0, got nan"),
+        (["--token-ttl", "inf"], "token_ttl must be a finite number of seconds above 0"),
+        (["--latency", "nan"], "latency must be a finite number of seconds, at least 0"),
+        (["--webhook-retry-delay", "-1"], "webhook_retry_delay must be a finite number"),
+    ):
+        code, err = main_says(capsys, *sandbox, *extra)
+        assert code == 2 and says in err, err
+    for fault, says in (
+        ("/v2/*:error_rate=2", "error_rate must be a share from 0 to 1, got 2.0"),
+        ("/v2/*:times=-1", "times must be at least 0, got -1"),
+        ("/v2/*:error_status=99", "error_status must be an HTTP error, 400 to 599, got 99"),
+        ("/v2/*:latency=nan", "latency must be a finite number of seconds, at least 0, got nan"),
+    ):
+        with pytest.raises(SystemExit) as exited:
+            main([*sandbox, "--fault", fault])
+        assert exited.value.code == 2 and says in capsys.readouterr().err
+    out = str(tmp_path / "x.jsonl")
+    code, err = main_says(
+        capsys, "export", "people", "--sandbox", "--sandbox-people", "2000000", "--out", out
+    )
+    assert code == 2 and "--sandbox-people must be from 0 to 1,000,000" in err
+    assert not Path(out).exists()
+    # and through the real process: one line, exit 2, nothing seeded
+    (huge,) = cli_all(["sandbox", "--port", "0", "--people", "2000000"])
+    line = one_line(finished(huge), 2)
+    assert line.startswith("salesloft-async sandbox: sandbox: people must be at most 1,000,000")
+
+
+def test_mirror_mistakes_are_one_line_with_the_documented_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = ["--db", f"sqlite:///{tmp_path / 'm.db'}"]
+    demo = ["--sandbox", "--sandbox-people", "100", "--once", "--progress", "off"]
+    hooks = ["--webhook-url", "http://127.0.0.1:1/"]
+    key = ["--api-key", "ak_wrong", "--once", "--progress", "off"]
+    with contextlib.ExitStack() as stack:
+        busy = stack.enter_context(socket.socket())
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        dead_socket = stack.enter_context(socket.socket())
+        dead_socket.bind(("127.0.0.1", 0))  # bound, never listening: refused
+        dead = f"http://127.0.0.1:{dead_socket.getsockname()[1]}"
+        refusing = stack.enter_context(refusing_server())
+        procs = cli_all(
+            ["mirror", "peeple", *db, *demo],
+            ["mirror", "people", *db, *demo, "--listen", f"127.0.0.1:{port}", *hooks],
+            ["mirror", "people", *db, "--base-url", refusing, *key],
+            ["mirror", "people", *db, "--base-url", dead, *key],
+        )
+        unknown, in_use, refused, down = [finished(proc) for proc in procs]
+    line = one_line(unknown, 2)
+    assert "peeple to mirror; choose from: account_stages" in line
+    assert "sandbox:" not in unknown.stderr  # refused before the sandbox seeded
+    line = one_line(in_use, 2)  # once "cannot continue at: ...; check the path", exit 1
+    assert f"cannot listen on 127.0.0.1:{port} for webhooks" in line and "free port" in line
+    assert "HTTP 401" in one_line(refused, 2)
+    assert "could not connect" in one_line(down, 1)
+    for argv, says in (
+        (["status", "people"], "`mirror status` takes no resources"),
+        (["people", *demo, "--poll", "nan"], "--poll must be a finite number above 0, got nan"),
+        (["people", *demo, "--reconcile", "inf"], "--reconcile must be a finite number above 0"),
+        (["people", *demo, "--listen", "127.0.0.1:99999", *hooks], "(a port from 0 to 65535)"),
+        (
+            ["people", *demo, "--listen", "0.0.0.0:0", "--webhook-url", "https://x.example/h"],
+            "--sandbox delivers webhooks only to loopback URLs",  # once a 422 after seeding, exit 1
+        ),
+    ):
+        code, err = main_says(capsys, "mirror", *argv, *db)
+        assert code == 2 and says in err and "sandbox:" not in err, err
+    with pytest.raises(ConfigurationError, match="takes no resources"):  # the traceback's error
+        main(["mirror", "status", "people", *db, "--debug"])
+    with pytest.raises(SystemExit) as exited:
+        main(["mirror", "--help"])
+    shown = capsys.readouterr().out
+    assert exited.value.code == 0
+    assert "resources: account_stages," in shown and " people," in shown
+    assert "exit codes: 0 done, 1 failed while running, 2 bad usage" in shown
+    assert "--client-id" in shown and "--client-secret" in shown
+
+
+def test_ctrl_c_ends_the_mirror_with_130(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'm.db'}"
+    (proc,) = cli_all(
+        [
+            "mirror",
+            "people",
+            "--db",
+            db,
+            "--sandbox",
+            "--sandbox-people",
+            "100",
+            "--progress",
+            "off",
+        ]
+    )
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:  # following once webhooks are served
+            if line.startswith("webhooks: "):
+                break
+        else:
+            raise AssertionError(finished(proc).stderr)
+        proc.send_signal(signal.SIGINT)
+        result = finished(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert result.returncode == 130, result.stderr
+    assert result.stderr.strip() == "interrupted"
+
+
+def unwritable(tmp_path: Path) -> Path:
+    """A folder nobody may create files in (root may write anywhere but /sys)."""
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    return Path("/sys") if os.geteuid() == 0 else locked
+
+
+def test_a_token_file_that_cannot_be_written_is_refused_before_anyone_authorizes(
+    tmp_path: Path,
+) -> None:
+    place = unwritable(tmp_path)
+    folder = tmp_path / "token.json"
+    folder.mkdir()
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = str(busy.getsockname()[1])
+        login, export, in_use = cli_all(
+            # once it waited for the browser, and the token the code bought could not be saved
+            ["login", "--client-id", "i", "--token-file", str(place / "t.json"), "--port", "0"],
+            ["export", "people", "--token-file", str(folder), "--out", str(tmp_path / "x.jsonl")],
+            ["login", "--client-id", "i", "--token-file", str(tmp_path / "t.json"), "--port", port],
+            env={"SALESLOFT_CLIENT_SECRET": "s"},
+        )
+        line = one_line(finished(in_use), 2)
+    assert f"cannot listen on 127.0.0.1:{port}:" in line and "pass --port with a free port" in line
+    result = finished(login)
+    line = one_line(result, 2)
+    assert "Permission denied; nothing was authorized: choose another --token-file" in line
+    assert "Open this URL" not in result.stdout
+    line = one_line(finished(export), 2)  # once exit 1, with no advice
+    assert f"cannot read '{folder}': is a directory; check --token-file" in line
+    assert not (tmp_path / "x.jsonl").exists()
+
+
+def test_a_checkpoint_that_cannot_be_written_is_refused_before_the_output_is(
+    tmp_path: Path,
+) -> None:
+    place = unwritable(tmp_path)
+    out = tmp_path / "x.jsonl"
+    result = cli("export", "people", *SMALL, "--out", str(out), "--checkpoint", str(place / "c"))
+    # once exit 1 "free space or fix the file", after a page was written with no checkpoint
+    line = one_line(result, 2)
+    assert line.endswith(f"cannot write checkpoint {place / 'c'} (in {place}): Permission denied;"
+                         " choose another --checkpoint")  # fmt: skip
+    assert not out.exists()

@@ -49,6 +49,19 @@ def test_the_readme_has_its_examples() -> None:
         assert "asyncio.run(main())" in code, f"README.md:{line} is not a complete script"
 
 
+def test_every_python_block_is_run_by_one_of_the_readme_tests() -> None:
+    """No block escapes both tests: a ```py fence, or a `# pytest` block outside "Testing your
+    code" (which test_readme_testing.py alone runs), would be shown to readers and never run."""
+    text = README.read_text(encoding="utf-8")
+    fences = re.findall(r"^```(\S+)", text, re.MULTILINE)
+    assert set(fences) <= {"python", "sh"}, fences
+    start = text.index("\n## Testing your code\n")
+    end = text.index("\n## ", start + 1)
+    tested = [m for m in BLOCK.finditer(text) if m.group(1).startswith("# pytest\n")]
+    assert all(start < m.start() < end for m in tested), "a # pytest block outside its section"
+    assert len(blocks()) + len(tested) == fences.count("python")
+
+
 @pytest.mark.parametrize(("line", "code"), blocks(), ids=[f"line-{n}" for n, _ in blocks()])
 async def test_a_readme_block_runs_as_pasted(line: int, code: str, tmp_path: Path) -> None:
     redis = await redis_or_skip() if "redis" in code else None
