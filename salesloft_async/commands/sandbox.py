@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from ..errors import ConfigurationError
 from ..sandbox import FaultRule, Sandbox, SandboxConfig
 from ..transport import _is_loopback as is_loopback
 from ._common import EXIT_OK, CommandError
@@ -110,6 +111,35 @@ def parse_fault(text: str) -> FaultRule:
 
 
 def config_from_args(args: argparse.Namespace) -> SandboxConfig:
+    try:
+        return _config(args)
+    except ConfigurationError as exc:
+        raise CommandError(_as_options(str(exc).removeprefix("sandbox: "))) from None
+
+
+def _as_options(message: str) -> str:
+    """The library's field names (`people`, `token_ttl`) as the options a reader typed."""
+    options = {name: "--" + name.replace("_", "-") for name in _FIELDS_AS_OPTIONS}
+    return re.sub(r"(?:^|(?<=; )|(?<= x ))(\w+)", lambda m: options.get(m[1], m[1]), message)
+
+
+#: SandboxConfig fields the command sets from the option of the same name
+_FIELDS_AS_OPTIONS = [
+    "people",
+    "accounts",
+    "users",
+    "cadences",
+    "window",
+    "budget",
+    "background_spend",
+    "token_ttl",
+    "latency",
+    "webhook_retry_delay",
+    "teams",
+]
+
+
+def _config(args: argparse.Namespace) -> SandboxConfig:
     return SandboxConfig(
         faults=tuple(args.fault),
         seed=args.seed,

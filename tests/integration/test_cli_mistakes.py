@@ -332,17 +332,17 @@ def test_sandbox_sizes_times_and_faults_are_bounded_before_it_seeds(
 ) -> None:
     sandbox = ["sandbox", "--port", "0", "--people", "10"]
     for extra, says in (
-        (["--people", "2000000"], "people must be at most 1,000,000 (the sandbox holds"),
-        (["--cadences", "10000000000"], "cadences must be at most 1,000,000"),
-        (["--people", "25000", "--teams", "100"], "teams x people must be at most 1,000,000"),
-        (["--people", "0", "--teams", "1000000"], "teams must be from 1 to 1,000, got 1,000,000"),
-        (["--window", "nan"], "window must be a finite number of seconds above 0, got nan"),
-        (["--token-ttl", "inf"], "token_ttl must be a finite number of seconds above 0"),
-        (["--latency", "nan"], "latency must be a finite number of seconds, at least 0"),
-        (["--webhook-retry-delay", "-1"], "webhook_retry_delay must be a finite number"),
+        (["--people", "2000000"], ": --people must be at most 1,000,000 (the sandbox holds"),
+        (["--cadences", "10000000000"], ": --cadences must be at most 1,000,000"),
+        (["--people", "25000", "--teams", "100"], ": --teams x --people must be at most 1,000,000"),
+        (["--people", "0", "--teams", "1000000"], ": --teams must be from 1 to 1,000, got"),
+        (["--window", "nan"], ": --window must be a finite number of seconds above 0, got nan"),
+        (["--token-ttl", "inf"], ": --token-ttl must be a finite number of seconds above 0"),
+        (["--latency", "nan"], ": --latency must be a finite number of seconds, at least 0"),
+        (["--webhook-retry-delay", "-1"], ": --webhook-retry-delay must be a finite number"),
     ):
         code, err = main_says(capsys, *sandbox, *extra)
-        assert code == 2 and says in err, err
+        assert code == 2 and says in err and "sandbox: sandbox:" not in err, err
     for fault, says in (
         ("/v2/*:error_rate=2", "error_rate must be a share from 0 to 1, got 2.0"),
         ("/v2/*:times=-1", "times must be at least 0, got -1"),
@@ -361,7 +361,7 @@ def test_sandbox_sizes_times_and_faults_are_bounded_before_it_seeds(
     # and through the real process: one line, exit 2, nothing seeded
     (huge,) = cli_all(["sandbox", "--port", "0", "--people", "2000000"])
     line = one_line(finished(huge), 2)
-    assert line.startswith("salesloft-async sandbox: sandbox: people must be at most 1,000,000")
+    assert line.startswith("salesloft-async sandbox: --people must be at most 1,000,000")
 
 
 def test_mirror_mistakes_are_one_line_with_the_documented_code(
