@@ -325,6 +325,7 @@ async def _write(reader: AsyncIterator[Any], sink: OutputCheckpoint, out: Path) 
         async with contextlib.aclosing(reader.__aiter__()) as records:  # type: ignore[type-var]
             async for record in records:
                 sink.write(dumps(record).encode("utf-8") + b"\n")
+        sink.write(b"")  # a read that found nothing still leaves the (empty) output it reports
         sink.close()
     except OSError as exc:
         if exc.filename is None:  # a write or flush of the output: say which file

@@ -219,6 +219,21 @@ def test_ctrl_c_exits_130_saying_where_the_progress_is(tmp_path: Path) -> None:
     assert "Traceback" not in err
 
 
+async def test_an_export_that_finds_nothing_leaves_the_empty_output_it_reports(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "calls.jsonl"
+    since = datetime(2100, 1, 1, tzinfo=UTC)  # after every record of the sandbox
+    options = ExportOptions(
+        "calls", out, since=since, sandbox=SandboxDemo(people=50), progress="off"
+    )
+    for _ in range(2):  # and the same command again: an empty output is no file in the way
+        err = io.StringIO()
+        assert await export(options, err=err) == 0
+        assert f"wrote 0 records to {out}" in err.getvalue()
+        assert out.read_bytes() == b""
+
+
 async def test_export_runs_from_options_without_argparse(tmp_path: Path) -> None:
     out = tmp_path / "calls.jsonl"
     options = ExportOptions("calls", out, sandbox=SandboxDemo(people=500), progress="off")
