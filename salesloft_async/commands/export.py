@@ -190,7 +190,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--since", default=None, help="only records updated at or after (ISO, with a time zone)"
     )
-    parser.add_argument("--until", default=None, help="only records updated before (ISO)")
+    parser.add_argument(
+        "--until", default=None, help="only records updated before (ISO, with a time zone)"
+    )
     parser.add_argument("--concurrency", type=int, default=8, help="cursors (default 8)")
     parser.add_argument(
         "--checkpoint", default=None, help="resume state (default: OUT.ckpt next to the output)"

@@ -158,14 +158,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--poll", type=float, default=None, help="seconds between polls (30; 2 with --sandbox)"
     )
-    parser.add_argument("--reconcile", type=float, default=3600.0, help="seconds between sweeps")
-    parser.add_argument("--webhook-url", default=None, help="public URL Salesloft POSTs to")
+    parser.add_argument(
+        "--reconcile", type=float, default=3600.0, help="seconds between id sweeps (default 3600)"
+    )
+    parser.add_argument(
+        "--webhook-url", default=None, help="public URL Salesloft POSTs to (needs --listen)"
+    )
     parser.add_argument(
         "--sweep-all",
         action="store_true",
         help="sweep also the lists whose deletes webhooks announce (catches lost deliveries)",
     )
-    parser.add_argument("--listen", default=None, metavar="HOST:PORT", help="serve webhooks here")
+    parser.add_argument(
+        "--listen",
+        default=None,
+        metavar="HOST:PORT",
+        help="serve webhooks here (needs --webhook-url)",
+    )
     parser.add_argument("--concurrency", type=int, default=8, help="load cursors (default 8)")
     parser.add_argument("--once", action="store_true", help="catch up once, then exit")
     parser.add_argument(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -174,8 +175,17 @@ def test_version_help_and_client_credentials(capsys: pytest.CaptureFixture[str])
         shown = capsys.readouterr().out
         assert "--client-id" in shown and "--client-secret" in shown
         assert "exit codes: 0 done, 1 failed while running, 2 bad usage" in shown
+        assert re.search(r"--debug +show tracebacks", shown)
         if command == "export":
             assert "resources: account_stages," in shown and " people," in shown
+    with pytest.raises(SystemExit):  # the top-level help speaks to the reader, not of modules
+        main(["--help"])
+    shown = capsys.readouterr().out
+    assert "export a list as JSON lines" in shown and "salesloft_async" not in shown
+    with pytest.raises(SystemExit):  # every sandbox option says what it sets, with its default
+        main(["sandbox", "--help"])
+    shown = capsys.readouterr().out
+    assert "default 8787" in shown and "(default 25000)" in shown
 
 
 def test_os_errors_are_one_line_naming_the_path_with_the_documented_code(
