@@ -32,7 +32,7 @@ import attrs
 
 from ..bulk import BulkStats
 from ..errors import ConfigurationError, NotFoundError
-from ..mirror import Mirror, MirrorStore, ResourceStatus, open_store
+from ..mirror import Mirror, MirrorStore, ResourceStatus, SqliteStore, open_store
 from ..mirror.follower import refusal
 from ..mirror.webhooks import serve
 from ..transport import _is_loopback as is_loopback
@@ -212,6 +212,9 @@ def _listen(text: str | None) -> tuple[str, int] | None:
 def run(args: argparse.Namespace) -> int:
     store = open_store(args.db, schema=args.schema)  # a wrong --db is named first
     if args.resource == ["status"]:
+        if isinstance(store, SqliteStore) and not store.path.exists():  # asking must not create it
+            print(f"no mirror in this database yet: {store.path} does not exist (check --db)")
+            return EXIT_OK
         with _database_errors():
             return asyncio.run(status(store))
     if "status" in args.resource:

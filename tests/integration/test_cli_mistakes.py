@@ -418,6 +418,9 @@ def test_mirror_mistakes_are_one_line_with_the_documented_code(
         assert code == 2 and says in err and "sandbox:" not in err, err
     with pytest.raises(ConfigurationError, match="takes no resources"):  # the traceback's error
         main(["mirror", "status", "people", *db, "--debug"])
+    typo = tmp_path / "salesloft.bd"  # status asks; it does not create the file it was given
+    assert main(["mirror", "status", "--db", f"sqlite:///{typo}"]) == 0
+    assert f"{typo} does not exist (check --db)" in capsys.readouterr().out and not typo.exists()
     with pytest.raises(SystemExit) as exited:
         main(["mirror", "--help"])
     shown = capsys.readouterr().out
