@@ -36,7 +36,7 @@ from ..mirror import Mirror, MirrorStore, ResourceStatus, SqliteStore, open_stor
 from ..mirror.follower import refusal
 from ..mirror.webhooks import serve
 from ..transport import _is_loopback as is_loopback
-from ._common import EXIT_FAILED, EXIT_OK, CommandError
+from ._common import EXIT_FAILED, EXIT_OK, CommandError, near_misses
 from ._connect import (
     ConnectionOptions,
     add_connection_arguments,
@@ -97,10 +97,9 @@ class MirrorOptions(ConnectionOptions):
         known = exportable()
         unknown = [r for r in self.resources if r not in known]
         if not self.resources or unknown:
-            choices = ", ".join(mirrorable())
-            raise ConfigurationError(
-                f"{', '.join(unknown) or 'nothing'} to mirror; choose from: {choices}"
-            )
+            choices = mirrorable()
+            what = f"no list resource {near_misses(unknown, choices)}" if unknown else "nothing"
+            raise ConfigurationError(f"{what} to mirror; choose from: {', '.join(choices)}")
         for name in self.resources:
             why = refusal(known[name])
             if why is not None:

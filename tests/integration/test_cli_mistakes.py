@@ -121,7 +121,7 @@ def test_a_typo_in_a_filter_exits_2_listing_the_filters(tmp_path: Path) -> None:
     out = tmp_path / "x.jsonl"
     typo = cli("export", "people", *SMALL, "--filter", "acount_id=1885", "--out", str(out))
     line = one_line(typo, 2)
-    assert "people has no filter acount_id; its filters:" in line and "account_id" in line
+    assert "people has no filter acount_id (did you mean account_id?); its filters:" in line
     assert "sandbox:" not in typo.stderr  # refused before the sandbox seeded
     assert not out.exists()
 
@@ -139,7 +139,11 @@ def test_usage_mistakes_exit_2_before_anything_starts(
 ) -> None:
     out = str(tmp_path / "x.jsonl")
     code, err = main_says(capsys, "export", "peeple", *SMALL, "--out", out)
-    assert code == 2 and "'peeple' is not a list resource; choose one of: account_stages" in err
+    assert (
+        code == 2
+        and "peeple (did you mean people?) is not a list resource; choose one of: account_stages"
+        in err
+    )
     code, err = main_says(capsys, "export", "people", *SMALL, "--since", "2026-01-01", "--out", out)
     assert code == 2 and "--since must be timezone-aware" in err
     same = ["--out", out, "--checkpoint", str(Path(out).parent / "." / Path(out).name)]
@@ -398,7 +402,9 @@ def test_mirror_mistakes_are_one_line_with_the_documented_code(
         )
         unknown, in_use, refused, down = [finished(proc) for proc in procs]
     line = one_line(unknown, 2)
-    assert "peeple to mirror; choose from: account_stages" in line
+    assert (
+        "no list resource peeple (did you mean people?) to mirror; choose from: account_st" in line
+    )
     assert "sandbox:" not in unknown.stderr  # refused before the sandbox seeded
     line = one_line(in_use, 2)  # once "cannot continue at: ...; check the path", exit 1
     assert f"cannot listen on 127.0.0.1:{port} for webhooks" in line and "free port" in line
