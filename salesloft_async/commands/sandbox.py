@@ -92,7 +92,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--teams",
         type=int,
         default=defaults.teams,
-        help="teams served, each with its own API key (team t: <api-key>_t), data and budget",
+        help="teams served, each with its own data, budget and API key (printed; team t's is"
+        " <api-key>_t when --api-key is given)",
     )
     parser.add_argument(
         "--client-id", default=defaults.client_id, help="of the OAuth test client (%(default)s)"
