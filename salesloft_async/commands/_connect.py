@@ -283,7 +283,7 @@ class _SavedToken:
         if not self.token.is_fresh(time.time(), self.leeway):
             raise ConfigurationError(
                 f"the token in {self.path} needs a refresh: give --client-id/--client-secret (or"
-                " set SALESLOFT_CLIENT_ID/SALESLOFT_CLIENT_SECRET) and rerun to resume"
+                " set SALESLOFT_CLIENT_ID/SALESLOFT_CLIENT_SECRET) and rerun"
             )
         return self.token.authorization
 

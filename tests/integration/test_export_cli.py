@@ -156,6 +156,7 @@ def test_token_file_credentials_and_a_base_url(
         assert main(again) == 2
         err = capsys.readouterr().err
         assert "needs a refresh: give --client-id/--client-secret" in err
+        assert "resume" not in err  # nothing was written: there is nothing to resume
         assert not (tmp_path / "people.jsonl.2").exists()
 
 
