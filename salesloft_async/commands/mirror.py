@@ -44,7 +44,7 @@ from ._connect import (
     connection_from_args,
     open_client,
 )
-from ._progress import Progress
+from ._progress import Progress, plural
 from .export import exportable
 
 __all__ = ["MirrorOptions", "add_arguments", "mirror", "mirrorable", "options_from_args", "run"]
@@ -333,8 +333,8 @@ class MirrorProgress(Progress):
                 text = f"{name}: loading {load.records:,}{total} ({load.rate:,.0f}/s)"
             else:
                 text = (
-                    f"{name}: {s.loaded:,} loaded, {s.polls} polls (+{s.polled:,}),"
-                    f" {s.webhooks:,} webhooks, {s.tombstoned:,} swept away"
+                    f"{name}: {s.loaded:,} loaded, {plural(s.polls, 'poll')} (+{s.polled:,}),"
+                    f" {plural(s.webhooks, 'webhook')}, {s.tombstoned:,} swept away"
                 )
             fields.append((0, text))
         b = self.budget.stats
