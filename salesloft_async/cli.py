@@ -23,11 +23,19 @@ COMMANDS = {
     "mirror": "Keep a live copy of lists in SQLite or PostgreSQL (or `mirror status`).",
 }
 
+#: what `salesloft-async --help` says: for the reader of the command, not of this module
+DESCRIPTION = (
+    "Work with the Salesloft v2 API from the shell: export a list as JSON lines, keep a live copy"
+    " in SQLite or PostgreSQL, authorize with OAuth, or run a local Salesloft sandbox."
+    " `salesloft-async COMMAND --help` says more.  A mistake ends in one line on stderr;"
+    " --debug shows the traceback instead."
+)
+
 EPILOG = "exit codes: 0 done, 1 failed while running, 2 bad usage or configuration, 130 interrupted"
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
-    parser = argparse.ArgumentParser(prog="salesloft-async", description=__doc__, epilog=EPILOG)
+    parser = argparse.ArgumentParser(prog="salesloft-async", description=DESCRIPTION, epilog=EPILOG)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -46,7 +54,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         # also accepted after the subcommand; SUPPRESS keeps the top-level value otherwise
-        child.add_argument("--debug", action="store_true", default=argparse.SUPPRESS)
+        child.add_argument(
+            "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks"
+        )
         module.add_arguments(child)
     return parser, modules
 

@@ -285,9 +285,10 @@ class BulkRead(Generic[T]):
         if saved.get("format") != FORMAT:
             raise ConfigurationError("the checkpoint is not a bulk-read checkpoint of this version")
         if saved.get("identity") != self.identity or saved.get("mode") != self.mode:
+            path = getattr(self.store, "path", None)  # a FileCheckpoint's: say which file
             raise ConfigurationError(
-                "the checkpoint belongs to a different read (other resource, filters or since);"
-                " delete it or choose another checkpoint to start over"
+                f"the checkpoint{f' {path}' if path else ''} belongs to a different read (other"
+                " resource, filters or since); delete it or choose another checkpoint to start over"
             )
         self.complete = bool(saved.get("complete"))
         self.stats.total = saved.get("total")

@@ -13,8 +13,9 @@ again" without reading the message:
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from ..errors import (
     AuthenticationError,
@@ -34,6 +35,7 @@ __all__ = [
     "add_client_arguments",
     "client_credentials",
     "explain",
+    "near_misses",
     "os_error",
     "printable",
 ]
@@ -84,6 +86,16 @@ def explain(exc: BaseException) -> tuple[int, str]:
         return EXIT_FAILED, str(os_error(exc, "continue at", "check the path and retry"))
     name = type(exc).__name__
     return EXIT_FAILED, f"unexpected {name}: {exc} (rerun with --debug for the traceback)"
+
+
+def near_misses(names: Iterable[str], choices: Iterable[str]) -> str:
+    """`names`, each followed by the choice it most likely meant: `peple (did you mean people?)`."""
+    known = list(choices)
+    said = []
+    for name in names:
+        close = difflib.get_close_matches(name, known, n=1)
+        said.append(f"{name} (did you mean {close[0]}?)" if close else name)
+    return ", ".join(said)
 
 
 ClientCredentials = tuple[str | None, str | None]

@@ -142,17 +142,28 @@ def add_connection_arguments(parser: argparse.ArgumentParser, *, demo: str) -> N
         default=0.1,
         help="share of each window left to interactive calls (default 0.1)",
     )
-    parser.add_argument("--progress", choices=["auto", "on", "off"], default="auto")
+    parser.add_argument(
+        "--progress",
+        choices=["auto", "on", "off"],
+        default="auto",
+        help="auto (default): redrawn on a terminal, a line every 5 s into a pipe or log",
+    )
     parser.add_argument("--sandbox", action="store_true", help=demo)
     sandbox = SandboxDemo()
     parser.add_argument(
         "--sandbox-people", type=int, default=sandbox.people, help="(default 25000)"
     )
     parser.add_argument(
-        "--sandbox-budget", type=int, default=sandbox.budget, help="sandbox cost per window"
+        "--sandbox-budget",
+        type=int,
+        default=sandbox.budget,
+        help=f"sandbox cost per window (default {sandbox.budget})",
     )
     parser.add_argument(
-        "--sandbox-window", type=float, default=sandbox.window, help="sandbox window seconds"
+        "--sandbox-window",
+        type=float,
+        default=sandbox.window,
+        help=f"sandbox window seconds (default {sandbox.window:g})",
     )
     parser.add_argument(
         "--sandbox-latency", type=float, default=sandbox.latency, help="sandbox page latency, s"
@@ -272,7 +283,7 @@ class _SavedToken:
         if not self.token.is_fresh(time.time(), self.leeway):
             raise ConfigurationError(
                 f"the token in {self.path} needs a refresh: give --client-id/--client-secret (or"
-                " set SALESLOFT_CLIENT_ID/SALESLOFT_CLIENT_SECRET) and rerun to resume"
+                " set SALESLOFT_CLIENT_ID/SALESLOFT_CLIENT_SECRET) and rerun"
             )
         return self.token.authorization
 

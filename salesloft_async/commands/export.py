@@ -41,7 +41,7 @@ from ..client import DEFAULT_BASE_URL, SalesloftClient
 from ..errors import ConfigurationError
 from ..query import encode_value
 from ..resources import ListResource, Resources
-from ._common import EXIT_FAILED, EXIT_OK, CommandError, os_error
+from ._common import EXIT_FAILED, EXIT_OK, CommandError, near_misses, os_error
 from ._connect import (
     ConnectionOptions,
     SandboxDemo,
@@ -123,13 +123,15 @@ class ExportOptions(ConnectionOptions):
         resources = exportable()
         if self.resource not in resources:
             raise ConfigurationError(
-                f"{self.resource!r} is not a list resource; choose one of: {', '.join(resources)}"
+                f"{near_misses([self.resource], resources)} is not a list resource; choose one"
+                f" of: {', '.join(resources)}"
             )
         unknown = sorted(set(self.filters) - set(filter_names(self.resource)))
         if unknown:
-            names = ", ".join(filter_names(self.resource)) or "none"
+            known = filter_names(self.resource)
             raise ConfigurationError(
-                f"{self.resource} has no filter {', '.join(unknown)}; its filters: {names}"
+                f"{self.resource} has no filter {near_misses(unknown, known)};"
+                f" its filters: {', '.join(known) or 'none'}"
                 " (use --since/--until for updated_at)"
             )
         for name in ("since", "until"):
@@ -190,7 +192,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--since", default=None, help="only records updated at or after (ISO, with a time zone)"
     )
-    parser.add_argument("--until", default=None, help="only records updated before (ISO)")
+    parser.add_argument(
+        "--until", default=None, help="only records updated before (ISO, with a time zone)"
+    )
     parser.add_argument("--concurrency", type=int, default=8, help="cursors (default 8)")
     parser.add_argument(
         "--checkpoint", default=None, help="resume state (default: OUT.ckpt next to the output)"
@@ -325,6 +329,7 @@ async def _write(reader: AsyncIterator[Any], sink: OutputCheckpoint, out: Path) 
         async with contextlib.aclosing(reader.__aiter__()) as records:  # type: ignore[type-var]
             async for record in records:
                 sink.write(dumps(record).encode("utf-8") + b"\n")
+        sink.write(b"")  # a read that found nothing still leaves the (empty) output it reports
         sink.close()
     except OSError as exc:
         if exc.filename is None:  # a write or flush of the output: say which file

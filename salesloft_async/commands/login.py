@@ -45,7 +45,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="a sandbox's URL: its /oauth/authorize and /oauth/token are used",
     )
-    parser.add_argument("--token-file", default=DEFAULT_TOKEN_FILE, help="%(default)s")
+    parser.add_argument(
+        "--token-file",
+        default=DEFAULT_TOKEN_FILE,
+        help="where to save the token (default %(default)s)",
+    )
     parser.add_argument(
         "--port",
         type=int,
@@ -53,15 +57,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="loopback port of the callback (the redirect URI registered for the app is"
         " http://127.0.0.1:PORT/callback; 0 picks a free port); default %(default)s",
     )
-    parser.add_argument("--scope", action="append", default=None, help="repeatable")
+    parser.add_argument(
+        "--scope",
+        action="append",
+        default=None,
+        help="an OAuth scope to ask for; repeatable (default: the app's scopes)",
+    )
     parser.add_argument(
         "--client-auth",
         choices=["client_secret_post", "client_secret_basic"],
         default="client_secret_post",
+        help="how the token request sends the client secret (default %(default)s)",
     )
     parser.add_argument("--open", action="store_true", help="also open the URL in a browser")
     parser.add_argument(
-        "--timeout", type=float, default=300.0, help="seconds to wait for the callback"
+        "--timeout",
+        type=float,
+        default=300.0,
+        help="seconds to wait for the callback (default 300)",
     )
 
 

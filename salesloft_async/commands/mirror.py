@@ -32,11 +32,11 @@ import attrs
 
 from ..bulk import BulkStats
 from ..errors import ConfigurationError, NotFoundError
-from ..mirror import Mirror, MirrorStore, ResourceStatus, open_store
+from ..mirror import Mirror, MirrorStore, ResourceStatus, SqliteStore, open_store
 from ..mirror.follower import refusal
 from ..mirror.webhooks import serve
 from ..transport import _is_loopback as is_loopback
-from ._common import EXIT_FAILED, EXIT_OK, CommandError
+from ._common import EXIT_FAILED, EXIT_OK, CommandError, near_misses
 from ._connect import (
     ConnectionOptions,
     add_connection_arguments,
@@ -44,7 +44,7 @@ from ._connect import (
     connection_from_args,
     open_client,
 )
-from ._progress import Progress
+from ._progress import Progress, plural
 from .export import exportable
 
 __all__ = ["MirrorOptions", "add_arguments", "mirror", "mirrorable", "options_from_args", "run"]
@@ -97,10 +97,9 @@ class MirrorOptions(ConnectionOptions):
         known = exportable()
         unknown = [r for r in self.resources if r not in known]
         if not self.resources or unknown:
-            choices = ", ".join(mirrorable())
-            raise ConfigurationError(
-                f"{', '.join(unknown) or 'nothing'} to mirror; choose from: {choices}"
-            )
+            choices = mirrorable()
+            what = f"no list resource {near_misses(unknown, choices)}" if unknown else "nothing"
+            raise ConfigurationError(f"{what} to mirror; choose from: {', '.join(choices)}")
         for name in self.resources:
             why = refusal(known[name])
             if why is not None:
@@ -158,14 +157,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--poll", type=float, default=None, help="seconds between polls (30; 2 with --sandbox)"
     )
-    parser.add_argument("--reconcile", type=float, default=3600.0, help="seconds between sweeps")
-    parser.add_argument("--webhook-url", default=None, help="public URL Salesloft POSTs to")
+    parser.add_argument(
+        "--reconcile", type=float, default=3600.0, help="seconds between id sweeps (default 3600)"
+    )
+    parser.add_argument(
+        "--webhook-url", default=None, help="public URL Salesloft POSTs to (needs --listen)"
+    )
     parser.add_argument(
         "--sweep-all",
         action="store_true",
         help="sweep also the lists whose deletes webhooks announce (catches lost deliveries)",
     )
-    parser.add_argument("--listen", default=None, metavar="HOST:PORT", help="serve webhooks here")
+    parser.add_argument(
+        "--listen",
+        default=None,
+        metavar="HOST:PORT",
+        help="serve webhooks here (needs --webhook-url)",
+    )
     parser.add_argument("--concurrency", type=int, default=8, help="load cursors (default 8)")
     parser.add_argument("--once", action="store_true", help="catch up once, then exit")
     parser.add_argument(
@@ -203,6 +211,9 @@ def _listen(text: str | None) -> tuple[str, int] | None:
 def run(args: argparse.Namespace) -> int:
     store = open_store(args.db, schema=args.schema)  # a wrong --db is named first
     if args.resource == ["status"]:
+        if isinstance(store, SqliteStore) and not store.path.exists():  # asking must not create it
+            print(f"no mirror in this database yet: {store.path} does not exist (check --db)")
+            return EXIT_OK
         with _database_errors():
             return asyncio.run(status(store))
     if "status" in args.resource:
@@ -322,8 +333,8 @@ class MirrorProgress(Progress):
                 text = f"{name}: loading {load.records:,}{total} ({load.rate:,.0f}/s)"
             else:
                 text = (
-                    f"{name}: {s.loaded:,} loaded, {s.polls} polls (+{s.polled:,}),"
-                    f" {s.webhooks:,} webhooks, {s.tombstoned:,} swept away"
+                    f"{name}: {s.loaded:,} loaded, {plural(s.polls, 'poll')} (+{s.polled:,}),"
+                    f" {plural(s.webhooks, 'webhook')}, {s.tombstoned:,} swept away"
                 )
             fields.append((0, text))
         b = self.budget.stats

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from ..errors import ConfigurationError
 from ..sandbox import FaultRule, Sandbox, SandboxConfig
 from ..transport import _is_loopback as is_loopback
 from ._common import EXIT_OK, CommandError
@@ -25,15 +26,23 @@ __all__ = ["add_arguments", "config_from_args", "parse_fault", "run", "serve"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = SandboxConfig()
-    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (loopback)")
-    parser.add_argument("--port", type=int, default=8787, help="0 picks a free port")
-    parser.add_argument("--seed", type=int, default=defaults.seed)
-    parser.add_argument("--people", type=int, default=defaults.people)
-    parser.add_argument("--accounts", type=int, default=defaults.accounts)
-    parser.add_argument("--users", type=int, default=defaults.users)
-    parser.add_argument("--cadences", type=int, default=defaults.cadences)
-    parser.add_argument("--window", type=float, default=defaults.window, help="budget window, s")
-    parser.add_argument("--budget", type=int, default=defaults.budget, help="cost per window")
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8787, help="default 8787; 0 picks a free port")
+    parser.add_argument(
+        "--seed", type=int, default=defaults.seed, help="seed of the generated data (default 1)"
+    )
+    parser.add_argument("--people", type=int, default=defaults.people, help="(default 25000)")
+    parser.add_argument(
+        "--accounts", type=int, default=defaults.accounts, help="(default: a fifth of --people)"
+    )
+    parser.add_argument("--users", type=int, default=defaults.users, help="(default 25)")
+    parser.add_argument("--cadences", type=int, default=defaults.cadences, help="(default 60)")
+    parser.add_argument(
+        "--window", type=float, default=defaults.window, help="budget window, s (default 60)"
+    )
+    parser.add_argument(
+        "--budget", type=int, default=defaults.budget, help="cost per window (default 600)"
+    )
     parser.add_argument(
         "--cost-table",
         choices=("total", "additive"),
@@ -46,9 +55,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=0,
         help="cost the team's other integrations spend per window",
     )
-    parser.add_argument("--token-ttl", type=float, default=defaults.token_ttl)
+    parser.add_argument(
+        "--token-ttl",
+        type=float,
+        default=defaults.token_ttl,
+        help="lifetime of an OAuth access token, s (default 7200)",
+    )
     parser.add_argument("--latency", type=float, default=0.0, help="added to every answer, s")
-    parser.add_argument("--webhook-retry-delay", type=float, default=defaults.webhook_retry_delay)
+    parser.add_argument(
+        "--webhook-retry-delay",
+        type=float,
+        default=defaults.webhook_retry_delay,
+        help="seconds between the retries of a failed delivery (default 15)",
+    )
     parser.add_argument(
         "--allow-remote-webhooks",
         action="store_true",
@@ -64,15 +83,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(keys: latency, jitter, error_rate, error_status, drop_rate, truncate_rate, times, "
         "regex); repeatable",
     )
-    parser.add_argument("--api-key", default=None, help="or SALESLOFT_SANDBOX_API_KEY")
+    parser.add_argument(
+        "--api-key",
+        default=None,
+        help="or SALESLOFT_SANDBOX_API_KEY (default: a new random one each start)",
+    )
     parser.add_argument(
         "--teams",
         type=int,
         default=defaults.teams,
-        help="teams served, each with its own API key (team t: <api-key>_t), data and budget",
+        help="teams served, each with its own data, budget and API key (printed; team t's is"
+        " <api-key>_t when --api-key is given)",
     )
-    parser.add_argument("--client-id", default=defaults.client_id)
-    parser.add_argument("--redirect-uri", default=defaults.redirect_uri)
+    parser.add_argument(
+        "--client-id", default=defaults.client_id, help="of the OAuth test client (%(default)s)"
+    )
+    parser.add_argument(
+        "--redirect-uri",
+        default=defaults.redirect_uri,
+        help="the OAuth test client's redirect URI (%(default)s, as `login` uses)",
+    )
 
 
 #: fault option -> how its value is read
@@ -110,6 +140,35 @@ def parse_fault(text: str) -> FaultRule:
 
 
 def config_from_args(args: argparse.Namespace) -> SandboxConfig:
+    try:
+        return _config(args)
+    except ConfigurationError as exc:
+        raise CommandError(_as_options(str(exc).removeprefix("sandbox: "))) from None
+
+
+def _as_options(message: str) -> str:
+    """The library's field names (`people`, `token_ttl`) as the options a reader typed."""
+    options = {name: "--" + name.replace("_", "-") for name in _FIELDS_AS_OPTIONS}
+    return re.sub(r"(?:^|(?<=; )|(?<= x ))(\w+)", lambda m: options.get(m[1], m[1]), message)
+
+
+#: SandboxConfig fields the command sets from the option of the same name
+_FIELDS_AS_OPTIONS = [
+    "people",
+    "accounts",
+    "users",
+    "cadences",
+    "window",
+    "budget",
+    "background_spend",
+    "token_ttl",
+    "latency",
+    "webhook_retry_delay",
+    "teams",
+]
+
+
+def _config(args: argparse.Namespace) -> SandboxConfig:
     return SandboxConfig(
         faults=tuple(args.fault),
         seed=args.seed,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -120,7 +121,7 @@ def test_a_typo_in_a_filter_exits_2_listing_the_filters(tmp_path: Path) -> None:
     out = tmp_path / "x.jsonl"
     typo = cli("export", "people", *SMALL, "--filter", "acount_id=1885", "--out", str(out))
     line = one_line(typo, 2)
-    assert "people has no filter acount_id; its filters:" in line and "account_id" in line
+    assert "people has no filter acount_id (did you mean account_id?); its filters:" in line
     assert "sandbox:" not in typo.stderr  # refused before the sandbox seeded
     assert not out.exists()
 
@@ -138,7 +139,11 @@ def test_usage_mistakes_exit_2_before_anything_starts(
 ) -> None:
     out = str(tmp_path / "x.jsonl")
     code, err = main_says(capsys, "export", "peeple", *SMALL, "--out", out)
-    assert code == 2 and "'peeple' is not a list resource; choose one of: account_stages" in err
+    assert (
+        code == 2
+        and "peeple (did you mean people?) is not a list resource; choose one of: account_stages"
+        in err
+    )
     code, err = main_says(capsys, "export", "people", *SMALL, "--since", "2026-01-01", "--out", out)
     assert code == 2 and "--since must be timezone-aware" in err
     same = ["--out", out, "--checkpoint", str(Path(out).parent / "." / Path(out).name)]
@@ -174,8 +179,17 @@ def test_version_help_and_client_credentials(capsys: pytest.CaptureFixture[str])
         shown = capsys.readouterr().out
         assert "--client-id" in shown and "--client-secret" in shown
         assert "exit codes: 0 done, 1 failed while running, 2 bad usage" in shown
+        assert re.search(r"--debug +show tracebacks", shown)
         if command == "export":
             assert "resources: account_stages," in shown and " people," in shown
+    with pytest.raises(SystemExit):  # the top-level help speaks to the reader, not of modules
+        main(["--help"])
+    shown = capsys.readouterr().out
+    assert "export a list as JSON lines" in shown and "salesloft_async" not in shown
+    with pytest.raises(SystemExit):  # every sandbox option says what it sets, with its default
+        main(["sandbox", "--help"])
+    shown = capsys.readouterr().out
+    assert "default 8787" in shown and "(default 25000)" in shown
 
 
 def test_os_errors_are_one_line_naming_the_path_with_the_documented_code(
@@ -332,17 +346,17 @@ def test_sandbox_sizes_times_and_faults_are_bounded_before_it_seeds(
 ) -> None:
     sandbox = ["sandbox", "--port", "0", "--people", "10"]
     for extra, says in (
-        (["--people", "2000000"], "people must be at most 1,000,000 (the sandbox holds"),
-        (["--cadences", "10000000000"], "cadences must be at most 1,000,000"),
-        (["--people", "25000", "--teams", "100"], "teams x people must be at most 1,000,000"),
-        (["--people", "0", "--teams", "1000000"], "teams must be from 1 to 1,000, got 1,000,000"),
-        (["--window", "nan"], "window must be a finite number of seconds above 0, got nan"),
-        (["--token-ttl", "inf"], "token_ttl must be a finite number of seconds above 0"),
-        (["--latency", "nan"], "latency must be a finite number of seconds, at least 0"),
-        (["--webhook-retry-delay", "-1"], "webhook_retry_delay must be a finite number"),
+        (["--people", "2000000"], ": --people must be at most 1,000,000 (the sandbox holds"),
+        (["--cadences", "10000000000"], ": --cadences must be at most 1,000,000"),
+        (["--people", "25000", "--teams", "100"], ": --teams x --people must be at most 1,000,000"),
+        (["--people", "0", "--teams", "1000000"], ": --teams must be from 1 to 1,000, got"),
+        (["--window", "nan"], ": --window must be a finite number of seconds above 0, got nan"),
+        (["--token-ttl", "inf"], ": --token-ttl must be a finite number of seconds above 0"),
+        (["--latency", "nan"], ": --latency must be a finite number of seconds, at least 0"),
+        (["--webhook-retry-delay", "-1"], ": --webhook-retry-delay must be a finite number"),
     ):
         code, err = main_says(capsys, *sandbox, *extra)
-        assert code == 2 and says in err, err
+        assert code == 2 and says in err and "sandbox: sandbox:" not in err, err
     for fault, says in (
         ("/v2/*:error_rate=2", "error_rate must be a share from 0 to 1, got 2.0"),
         ("/v2/*:times=-1", "times must be at least 0, got -1"),
@@ -361,7 +375,7 @@ def test_sandbox_sizes_times_and_faults_are_bounded_before_it_seeds(
     # and through the real process: one line, exit 2, nothing seeded
     (huge,) = cli_all(["sandbox", "--port", "0", "--people", "2000000"])
     line = one_line(finished(huge), 2)
-    assert line.startswith("salesloft-async sandbox: sandbox: people must be at most 1,000,000")
+    assert line.startswith("salesloft-async sandbox: --people must be at most 1,000,000")
 
 
 def test_mirror_mistakes_are_one_line_with_the_documented_code(
@@ -388,7 +402,9 @@ def test_mirror_mistakes_are_one_line_with_the_documented_code(
         )
         unknown, in_use, refused, down = [finished(proc) for proc in procs]
     line = one_line(unknown, 2)
-    assert "peeple to mirror; choose from: account_stages" in line
+    assert (
+        "no list resource peeple (did you mean people?) to mirror; choose from: account_st" in line
+    )
     assert "sandbox:" not in unknown.stderr  # refused before the sandbox seeded
     line = one_line(in_use, 2)  # once "cannot continue at: ...; check the path", exit 1
     assert f"cannot listen on 127.0.0.1:{port} for webhooks" in line and "free port" in line
@@ -408,6 +424,9 @@ def test_mirror_mistakes_are_one_line_with_the_documented_code(
         assert code == 2 and says in err and "sandbox:" not in err, err
     with pytest.raises(ConfigurationError, match="takes no resources"):  # the traceback's error
         main(["mirror", "status", "people", *db, "--debug"])
+    typo = tmp_path / "salesloft.bd"  # status asks; it does not create the file it was given
+    assert main(["mirror", "status", "--db", f"sqlite:///{typo}"]) == 0
+    assert f"{typo} does not exist (check --db)" in capsys.readouterr().out and not typo.exists()
     with pytest.raises(SystemExit) as exited:
         main(["mirror", "--help"])
     shown = capsys.readouterr().out

@@ -156,6 +156,7 @@ def test_token_file_credentials_and_a_base_url(
         assert main(again) == 2
         err = capsys.readouterr().err
         assert "needs a refresh: give --client-id/--client-secret" in err
+        assert "resume" not in err  # nothing was written: there is nothing to resume
         assert not (tmp_path / "people.jsonl.2").exists()
 
 
@@ -217,6 +218,21 @@ def test_ctrl_c_exits_130_saying_where_the_progress_is(tmp_path: Path) -> None:
     assert proc.returncode == 130, err
     assert f"progress is saved in {out}.ckpt; rerun the same command to resume" in err
     assert "Traceback" not in err
+
+
+async def test_an_export_that_finds_nothing_leaves_the_empty_output_it_reports(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "calls.jsonl"
+    since = datetime(2100, 1, 1, tzinfo=UTC)  # after every record of the sandbox
+    options = ExportOptions(
+        "calls", out, since=since, sandbox=SandboxDemo(people=50), progress="off"
+    )
+    for _ in range(2):  # and the same command again: an empty output is no file in the way
+        err = io.StringIO()
+        assert await export(options, err=err) == 0
+        assert f"wrote 0 records to {out}" in err.getvalue()
+        assert out.read_bytes() == b""
 
 
 async def test_export_runs_from_options_without_argparse(tmp_path: Path) -> None:

@@ -126,7 +126,7 @@ def test_usage_errors_exit_2_and_status_reports_each_resource(
     # export's progress line, not a terminal: plain lines, the last one the final state
     final = err.splitlines()[-1]
     assert re.fullmatch(
-        r"people: 300 loaded, 1 polls \(\+\d+\), 0 webhooks, 0 swept away · budget left \d+/600",
+        r"people: 300 loaded, 1 poll \(\+\d+\), 0 webhooks, 0 swept away · budget left \d+/600",
         final,
     ), final
     assert main(["mirror", "status", "--db", db]) == 0

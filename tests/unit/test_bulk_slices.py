@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
+import re
 from collections import Counter
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from salesloft_async.bulk import MemoryCheckpoint, read_path
+from salesloft_async.bulk import FileCheckpoint, MemoryCheckpoint, read_path
 from salesloft_async.bulk.keyset import Page
 from salesloft_async.bulk.slices import BulkRead, plan_bounds
 from salesloft_async.errors import ConfigurationError
@@ -171,6 +173,22 @@ async def test_a_finished_checkpoint_reads_nothing_and_a_foreign_one_is_refused(
         FakeSource(records), identity={"path": "/other"}, decode=list, checkpoint=store
     )
     with pytest.raises(ConfigurationError, match="different read"):
+        [r async for r in other]
+
+
+async def test_a_foreign_checkpoint_file_is_refused_by_its_path(tmp_path: Path) -> None:
+    path = tmp_path / "people.ckpt"
+    records = dataset(30, cluster=0)
+    assert (
+        len([r async for r in reader(FakeSource(records), checkpoint=FileCheckpoint(path))]) == 30
+    )
+    other = BulkRead(
+        FakeSource(records),
+        identity={"path": "/other"},
+        decode=list,
+        checkpoint=FileCheckpoint(path),
+    )
+    with pytest.raises(ConfigurationError, match=f"checkpoint {re.escape(str(path))} belongs to"):
         [r async for r in other]
 
 
