@@ -230,9 +230,33 @@ class Mirror:
         await self.store.close()
 
     async def open(self) -> None:
+        """Open the store and check that its tables are a copy of this client's team.
+
+        The first run records where its rows come from (the API's base URL and the credentials'
+        team, from `/v2/me`: one request); a later run against another server or team is
+        refused, naming what differs, before anything is read or written, so two teams' records
+        never mix in one table.  Use another database or `--schema` for another team.
+        """
         await self.store.open()
+        source = await self._source()
         for name in self.resources:
-            self.states[name] = await self._prepare(name)
+            state = await self._prepare(name)
+            if state.source is None:
+                await self.store.write(name, [], source=source)
+                state.source = source
+            elif state.source != source:
+                differ = sorted(k for k in source if state.source.get(k) != source[k])
+                raise ConfigurationError(
+                    f"the {name} table is a copy of another source ("
+                    + ", ".join(f"{k} {state.source.get(k)!r}, not {source[k]!r}" for k in differ)
+                    + "): use another database or schema for this one"
+                )
+            self.states[name] = state
+
+    async def _source(self) -> dict[str, Any]:
+        me = await self.client.me.get()
+        team = me.team.id if me.team is not None else None
+        return {"base_url": self.client.transport.base_url, "team_id": team}
 
     async def _prepare(self, name: str) -> ResourceState:
         return await self.store.prepare(name, text_ids=name in self.text_ids)

@@ -22,7 +22,14 @@ from typing import Any
 from ..bulk.keyset import format_ts, parse_ts
 from ..errors import ConfigurationError
 from ..postgres._compat import asyncpg
-from .store import ResourceState, ResourceStatus, Row, check_identifier, state_values
+from .store import (
+    JSON_FIELDS,
+    ResourceState,
+    ResourceStatus,
+    Row,
+    check_identifier,
+    state_values,
+)
 
 __all__ = ["PostgresStore"]
 
@@ -108,7 +115,7 @@ class PostgresStore:
                 f" CREATE TABLE IF NOT EXISTS {self._q('mirror_state')} ("
                 " resource text PRIMARY KEY, checkpoint jsonb, cursor jsonb,"
                 " last_poll double precision, last_webhook double precision,"
-                " last_sweep double precision)"
+                " last_sweep double precision, source jsonb)"
             )
 
     async def close(self) -> None:
@@ -135,7 +142,7 @@ class PostgresStore:
 
     async def _state(self, resource: str) -> ResourceState:
         row = await self.pool.fetchrow(
-            "SELECT checkpoint, cursor, last_poll, last_webhook, last_sweep"
+            "SELECT checkpoint, cursor, last_poll, last_webhook, last_sweep, source"
             f" FROM {self._q('mirror_state')} WHERE resource = $1",
             resource,
         )
@@ -148,6 +155,7 @@ class PostgresStore:
             last_poll=row[2],
             last_webhook=row[3],
             last_sweep=row[4],
+            source=json.loads(row[5]) if row[5] else None,
         )
 
     async def _set_state(self, con: Any, resource: str, state: dict[str, Any]) -> None:
@@ -155,7 +163,7 @@ class PostgresStore:
         if not values:
             return
         columns = ", ".join(
-            f"{name} = ${n}::jsonb" if name in ("checkpoint", "cursor") else f"{name} = ${n}"
+            f"{name} = ${n}::jsonb" if name in JSON_FIELDS else f"{name} = ${n}"
             for n, (name, _) in enumerate(values, start=2)
         )
         await con.execute(

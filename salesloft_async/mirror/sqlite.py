@@ -28,7 +28,7 @@ T = TypeVar("T")
 
 _STATE = """CREATE TABLE IF NOT EXISTS mirror_state (
     resource TEXT PRIMARY KEY, checkpoint TEXT, cursor TEXT,
-    last_poll REAL, last_webhook REAL, last_sweep REAL)"""
+    last_poll REAL, last_webhook REAL, last_sweep REAL, source TEXT)"""
 
 _UPSERT = """INSERT INTO "{t}" (id, updated_at, deleted, record) VALUES (?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at, deleted = excluded.deleted,
@@ -141,7 +141,7 @@ class SqliteStore:
         row = (
             self._db()
             .execute(
-                "SELECT checkpoint, cursor, last_poll, last_webhook, last_sweep"
+                "SELECT checkpoint, cursor, last_poll, last_webhook, last_sweep, source"
                 " FROM mirror_state WHERE resource = ?",
                 (resource,),
             )
@@ -149,7 +149,7 @@ class SqliteStore:
         )
         if row is None:
             return ResourceState(resource)
-        checkpoint, cursor, poll, hook, sweep = row
+        checkpoint, cursor, poll, hook, sweep, source = row
         return ResourceState(
             resource,
             checkpoint=json.loads(checkpoint) if checkpoint else None,
@@ -157,6 +157,7 @@ class SqliteStore:
             last_poll=poll,
             last_webhook=hook,
             last_sweep=sweep,
+            source=json.loads(source) if source else None,
         )
 
     def _set_state(self, conn: sqlite3.Connection, resource: str, state: dict[str, Any]) -> None:

@@ -30,6 +30,7 @@ from ..bulk.keyset import format_ts, parse_ts, record_id, record_ts
 from ..errors import ConfigurationError, ResponseDecodeError
 
 __all__ = [
+    "JSON_FIELDS",
     "STATE_FIELDS",
     "MirrorStore",
     "ResourceState",
@@ -41,7 +42,9 @@ __all__ = [
 ]
 
 #: the state columns `MirrorStore.write` may set beside the rows
-STATE_FIELDS = ("checkpoint", "cursor", "last_poll", "last_webhook", "last_sweep")
+STATE_FIELDS = ("checkpoint", "cursor", "last_poll", "last_webhook", "last_sweep", "source")
+#: the state fields held as JSON
+JSON_FIELDS = ("checkpoint", "cursor", "source")
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -122,6 +125,8 @@ class ResourceState:
     last_poll: float | None = None
     last_webhook: float | None = None
     last_sweep: float | None = None
+    #: where the rows came from: the API's base URL and the credentials' team (`Mirror.open`)
+    source: dict[str, Any] | None = None
 
     @property
     def loaded(self) -> bool:
@@ -191,7 +196,7 @@ def state_values(state: Mapping[str, Any]) -> list[tuple[str, Any]]:
     for name, value in state.items():
         if name not in STATE_FIELDS:
             raise ConfigurationError(f"{name!r} is not a mirror state field")
-        if name in ("checkpoint", "cursor") and value is not None:
+        if name in JSON_FIELDS and value is not None:
             value = json.dumps(value, separators=(",", ":"), sort_keys=True)
         out.append((name, value))
     return out

@@ -429,3 +429,22 @@ async def test_a_record_missed_when_pages_shift_comes_back_at_the_next_sweep(
         assert len(missed) == 1, "the shift made the sweep miss one live record"
         await mirror.poll()
         await assert_exact(sb, mirror.store, "custom_fields")
+
+
+async def test_a_database_holds_one_teams_copy_and_refuses_another(stores: StoreFactory) -> None:
+    """The first mirror records its source (base URL and team, from /v2/me); a mirror of another
+    team into the same tables is refused, naming the difference, before it reads or writes."""
+    async with Sandbox(people=20, accounts=5, users=2, cadences=2, teams=2) as sb:
+        one, two = sb.teams[1], sb.teams[2]
+        async with SalesloftClient(api_key=one.api_key, base_url=sb.url) as sl:
+            async with Mirror(sl, stores(), ["people"]) as mirror:
+                await mirror.load()
+            async with Mirror(sl, stores(), ["people"]) as again:  # the same team resumes
+                assert again.states["people"].source == {"base_url": sb.url, "team_id": 1}
+        async with SalesloftClient(api_key=two.api_key, base_url=sb.url) as other:
+            with pytest.raises(ConfigurationError, match="team_id 1, not 2") as refused:
+                async with Mirror(other, stores(), ["people"]):
+                    pass
+        assert "use another database or schema" in str(refused.value)
+        async with stores() as store:
+            assert len(await store.records("people")) == 20  # team 1's rows, untouched

@@ -134,6 +134,14 @@ def test_usage_errors_exit_2_and_status_reports_each_resource(
     assert out[0].startswith("resource  rows  deleted  cursor  ")
     assert out[1].split()[:3] == ["people", "300", "0"]
     assert out[1].split()[-1].endswith("s"), "lag: seconds since the last poll"
+    # another server (every demo sandbox is a new one) is refused: its rows would mix with these
+    assert main([*demo, "--progress", "off"]) == 2
+    err = capsys.readouterr().err
+    assert "the people table is a copy of another source (base_url 'http://127.0.0.1:" in err
+    assert "use another database or schema" in err
+    assert main(["mirror", "status", "--db", db]) == 0
+    assert capsys.readouterr().out.splitlines()[1].split()[:3] == ["people", "300", "0"]
+    demo[3] = f"sqlite:///{tmp_path / 'm2.db'}"
     # a public URL of one's own, served where --listen says
     with socket.socket() as free:
         free.bind(("127.0.0.1", 0))
