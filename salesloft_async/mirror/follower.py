@@ -245,10 +245,11 @@ class Mirror:
                 await self.store.write(name, [], source=source)
                 state.source = source
             elif state.source != source:
-                differ = sorted(k for k in source if state.source.get(k) != source[k])
+                held = state.source
+                differ = sorted(k for k in {*held, *source} if held.get(k) != source.get(k))
                 raise ConfigurationError(
                     f"the {name} table is a copy of another source ("
-                    + ", ".join(f"{k} {state.source.get(k)!r}, not {source[k]!r}" for k in differ)
+                    + ", ".join(f"{k} {held.get(k)!r}, not {source.get(k)!r}" for k in differ)
                     + "): use another database or schema for this one"
                 )
             self.states[name] = state
